@@ -1,0 +1,239 @@
+/**
+ * The options of `explain()`, their defaults (in one place) and their validation.
+ *
+ * @packageDocumentation
+ */
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { describe, FgvisArgumentError } from './errors';
+import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
+import type { ClassTermKind, Game } from './loss';
+import type { MaskParameterization, Reference } from './mask';
+import type { ScoresOption } from './model';
+import type { StepRecord } from './optimize';
+import { DEFAULT_FILTERED_ACTIVATIONS } from './filter/activations';
+
+/** What `onStep` receives after each optimisation step. */
+export interface ExplainStep extends StepRecord {
+  /** 1-based step number. */
+  step: number;
+  /** The loss at the mask before this step's update. */
+  loss: number;
+  /** The target's softmax score on the explanation before this step's update. */
+  score: number;
+  /** The mask's mean value (L1 norm / size). */
+  l1: number;
+  /** The lambda in use at this step. */
+  lambda: number;
+}
+
+/** Early stopping: stop once the sparsest mask meeting the score goal has stopped improving. */
+export interface EarlyStopOptions {
+  /** Steps without improvement before stopping; default 40. */
+  patience?: number;
+  /** Smallest decrease of the mask's mean that counts as improvement; default 0.002. */
+  minDelta?: number;
+  /** Never stop before this step; default 60. */
+  minSteps?: number;
+}
+
+/** Options of `explain()`. Every option is optional; defaults in {@link EXPLAIN_DEFAULTS}. */
+export interface ExplainOptions {
+  /** `'preservation'` (default): keep the score with few values; `'deletion'`: lose it by removing few. */
+  game?: Game;
+  /** Sparsity weight, or `'auto'` (default): adapted so that the explanation keeps (or loses) the score; see {@link AutoLambdaOptions}. */
+  lambda?: number | 'auto';
+  /** Tuning of the automatic lambda (tolerance of the score goal and the dual update). */
+  autoLambda?: AutoLambdaOptions;
+  /** Maximum number of optimisation steps; default 300 (early stopping usually ends sooner). */
+  steps?: number;
+  /** Optimiser step size; default 0.1 for Adam, 100 for SGD (plain per-pixel gradients are tiny). */
+  learningRate?: number;
+  /** `'adam'` (default) or `'sgd'` (the paper's). */
+  optimizer?: 'adam' | 'sgd';
+  /** The defense against adversarial evidence (the paper's gradient filter); default true. */
+  defense?: boolean;
+  /** Kernels whose gradients the defense filters; default {@link DEFAULT_FILTERED_ACTIVATIONS}. */
+  activations?: readonly string[];
+  /** What removed values become: `'zero'` (default, the paper), `'mean'`, `'blur'`, `'noise'` or a tensor. */
+  reference?: Reference;
+  /** Blur sigma in pixels for `reference: 'blur'`; default 10. */
+  blurSigma?: number;
+  /** The class term; default `'log-score'` to preserve and `'score'` to delete. */
+  classTerm?: ClassTermKind;
+  /** How the mask is kept in [0, 1]; default `'clip'`. */
+  parameterization?: MaskParameterization;
+  /** How to read the model's output; default `'auto'`. */
+  scores?: ScoresOption;
+  /** Output node (GraphModel) or output name (LayersModel) for models with several outputs. */
+  outputNode?: string;
+  /** Early stopping, or `false` to always run `steps` steps; default on. */
+  earlyStop?: EarlyStopOptions | false;
+  /** Progress callback after each step; may be async (awaited). */
+  onStep?: (step: ExplainStep) => void | Promise<void>;
+  /** Abort the run: the call rejects with the signal's reason and leaves nothing behind. */
+  signal?: AbortSignal;
+  /** Seed for anything random (the `'noise'` reference). */
+  seed?: number;
+  /** Read progress from the device every this many steps; default 10, or 1 with `onStep`. */
+  readEvery?: number;
+}
+
+/** The defaults of `explain()`, in one place. */
+export const EXPLAIN_DEFAULTS = {
+  game: 'preservation',
+  lambda: 'auto',
+  steps: 300,
+  learningRate: { adam: 0.1, sgd: 100 },
+  optimizer: 'adam',
+  defense: true,
+  activations: DEFAULT_FILTERED_ACTIVATIONS,
+  reference: 'zero',
+  blurSigma: 10,
+  parameterization: 'clip',
+  scores: 'auto',
+  earlyStop: { patience: 40, minDelta: 0.002, minSteps: 60 },
+  readEvery: 10,
+} as const;
+
+const KNOWN_OPTIONS = [
+  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference',
+  'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'onStep', 'signal', 'seed',
+  'readEvery',
+] as const;
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Reject option names that are not known, suggesting the closest known one. */
+export function checkOptionNames(fn: string, options: object, known: readonly string[], prefix = 'options'): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = [...known].sort((a, b) => distance(key, a) - distance(key, b))[0];
+    const hint = closest !== undefined && distance(key, closest) <= 3 ? ` (did you mean '${closest}'?)` : '';
+    throw new FgvisArgumentError(fn, `${prefix}.${key}`, `is not a known option${hint}; known options: ${known.join(', ')}`);
+  }
+}
+
+function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new FgvisArgumentError(fn, `options.${name}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+function positiveInteger(fn: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new FgvisArgumentError(fn, `options.${name}`, `must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Options after validation and defaults. */
+export interface ResolvedExplainOptions {
+  game: Game;
+  lambda: number | 'auto';
+  autoLambda: AutoLambdaOptions;
+  steps: number;
+  learningRate: number;
+  optimizer: 'adam' | 'sgd';
+  defense: boolean;
+  activations: readonly string[];
+  reference: Reference;
+  blurSigma: number;
+  classTerm: ClassTermKind | undefined;
+  parameterization: MaskParameterization;
+  scores: ScoresOption;
+  outputNode: string | undefined;
+  earlyStop: Required<EarlyStopOptions> | false;
+  onStep: ExplainOptions['onStep'];
+  signal: AbortSignal | undefined;
+  seed: number | undefined;
+  readEvery: number;
+}
+
+/** Validate `explain()` options and fill in the defaults. Throws naming the option. */
+export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 'explain'): ResolvedExplainOptions {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, KNOWN_OPTIONS);
+  const o = options;
+  const D = EXPLAIN_DEFAULTS;
+  const game = oneOf(fn, 'game', o.game ?? D.game, ['preservation', 'deletion'] as const);
+  const optimizer = oneOf(fn, 'optimizer', o.optimizer ?? D.optimizer, ['adam', 'sgd'] as const);
+  const lambda = o.lambda ?? D.lambda;
+  if (lambda !== 'auto' && (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0)) {
+    throw new FgvisArgumentError(fn, 'options.lambda', `must be 'auto' or a non-negative finite number, got ${describe(lambda)}`);
+  }
+  const autoLambda = o.autoLambda ?? {};
+  if (typeof autoLambda !== 'object' || autoLambda === null) {
+    throw new FgvisArgumentError(fn, 'options.autoLambda', `must be an object, got ${describe(autoLambda)}`);
+  }
+  checkAutoLambdaOptions(fn, autoLambda);
+  const steps = positiveInteger(fn, 'steps', o.steps ?? D.steps);
+  const learningRate = o.learningRate ?? D.learningRate[optimizer];
+  if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate)) {
+    throw new FgvisArgumentError(fn, 'options.learningRate', `must be a positive finite number, got ${describe(learningRate)}`);
+  }
+  const defense = o.defense ?? D.defense;
+  if (typeof defense !== 'boolean') throw new FgvisArgumentError(fn, 'options.defense', `must be a boolean, got ${describe(defense)}`);
+  const activations = o.activations ?? D.activations;
+  if (!Array.isArray(activations) || activations.some((a) => typeof a !== 'string' || a.length === 0)) {
+    throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(activations)}`);
+  }
+  const reference = o.reference ?? D.reference;
+  if (typeof reference === 'string') oneOf(fn, 'reference', reference, ['zero', 'mean', 'blur', 'noise'] as const);
+  else if (reference === null || typeof reference !== 'object' || !('shape' in reference)) {
+    throw new FgvisArgumentError(fn, 'options.reference', `must be 'zero', 'mean', 'blur', 'noise' or a tensor, got ${describe(reference)}`);
+  }
+  const blurSigma = o.blurSigma ?? D.blurSigma;
+  if (typeof blurSigma !== 'number' || !(blurSigma > 0) || !Number.isFinite(blurSigma)) {
+    throw new FgvisArgumentError(fn, 'options.blurSigma', `must be a positive number, got ${describe(blurSigma)}`);
+  }
+  const classTerm = o.classTerm === undefined ? undefined : oneOf(fn, 'classTerm', o.classTerm, ['log-score', 'score', 'cross-entropy'] as const);
+  const parameterization = oneOf(fn, 'parameterization', o.parameterization ?? D.parameterization, ['clip', 'sigmoid'] as const);
+  const scores = oneOf(fn, 'scores', o.scores ?? D.scores, ['auto', 'probabilities', 'logits'] as const);
+  if (o.outputNode !== undefined && (typeof o.outputNode !== 'string' || o.outputNode.length === 0)) {
+    throw new FgvisArgumentError(fn, 'options.outputNode', `must be a non-empty string, got ${describe(o.outputNode)}`);
+  }
+  let earlyStop: Required<EarlyStopOptions> | false = false;
+  if (o.earlyStop !== false) {
+    const e = o.earlyStop ?? {};
+    if (typeof e !== 'object' || e === null) {
+      throw new FgvisArgumentError(fn, 'options.earlyStop', `must be false or an object, got ${describe(e)}`);
+    }
+    checkOptionNames(fn, e, ['patience', 'minDelta', 'minSteps'], 'options.earlyStop');
+    earlyStop = { ...D.earlyStop, ...e };
+    positiveInteger(fn, 'earlyStop.patience', earlyStop.patience);
+    positiveInteger(fn, 'earlyStop.minSteps', earlyStop.minSteps);
+    if (typeof earlyStop.minDelta !== 'number' || !(earlyStop.minDelta >= 0)) {
+      throw new FgvisArgumentError(fn, 'options.earlyStop.minDelta', `must be a non-negative number, got ${describe(earlyStop.minDelta)}`);
+    }
+  }
+  if (o.onStep !== undefined && typeof o.onStep !== 'function') {
+    throw new FgvisArgumentError(fn, 'options.onStep', `must be a function, got ${describe(o.onStep)}`);
+  }
+  const signal = o.signal;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof (signal as AbortSignal).aborted !== 'boolean')) {
+    throw new FgvisArgumentError(fn, 'options.signal', `must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed))) {
+    throw new FgvisArgumentError(fn, 'options.seed', `must be a finite number, got ${describe(o.seed)}`);
+  }
+  const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? (o.onStep ? 1 : D.readEvery));
+  return {
+    game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference: reference as Reference | Tensor,
+    blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, onStep: o.onStep, signal, seed: o.seed,
+    readEvery,
+  };
+}
