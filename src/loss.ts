@@ -24,13 +24,23 @@ export type Game = 'preservation' | 'deletion';
  * - `'log-score'`: `-log p_c(e)` (cross-entropy with the one-hot target; does not
  *   saturate when `p_c` is near 0 or 1);
  * - `'score'`: `-p_c(e)`, the negative softmax score (the paper);
- * - `'cross-entropy'`: `-sum_k p_k(x) log p_k(e)`, against the image's whole output (the paper).
- * Never the raw logit.
+ * - `'cross-entropy'`: `-sum_k p_k(x) log p_k(e)`, against the image's whole output (the paper);
+ * - `'log-complement'`: `log(1 - p_c(e))`, the log-probability of "any other class".
+ *   Its gradient does not vanish while `p_c` is near 1 (where `p_c` and `log p_c`
+ *   both saturate), and it flattens out once `p_c` is near 0: the deletion default.
+ * Never the raw logit. Preservation minimises `phi`; deletion maximises it.
  */
-export type ClassTermKind = 'log-score' | 'score' | 'cross-entropy';
+export type ClassTermKind = 'log-score' | 'score' | 'cross-entropy' | 'log-complement';
 
-/** The games' default class terms: `'log-score'` to preserve, `'score'` to delete (it saturates at 0, so deletion stops once the class is gone). */
-export const DEFAULT_CLASS_TERM: Readonly<Record<Game, ClassTermKind>> = { preservation: 'log-score', deletion: 'score' };
+/** The class terms {@link buildLoss} accepts. */
+export const CLASS_TERMS: readonly ClassTermKind[] = ['log-score', 'score', 'cross-entropy', 'log-complement'];
+
+/**
+ * The games' default class terms: `'log-score'` to preserve (it starts satisfied
+ * and only has to hold the score), `'log-complement'` to delete (it must move a
+ * saturated score, and stops pushing once the class is gone).
+ */
+export const DEFAULT_CLASS_TERM: Readonly<Record<Game, ClassTermKind>> = { preservation: 'log-score', deletion: 'log-complement' };
 
 /** Options of {@link buildLoss}. */
 export interface LossOptions {
@@ -73,6 +83,18 @@ export function crossEntropyWithImage(logProbs: tf.Tensor2D, imageProbs: tf.Tens
   return tf.tidy(() => tf.neg(tf.sum(tf.mul(imageProbs, logProbs))) as tf.Scalar);
 }
 
+/** `log(1 - p_c)`, computed stably as the log-sum-exp of the other classes' log-probabilities. */
+export function targetLogComplement(logProbs: tf.Tensor2D, target: number): tf.Scalar {
+  return tf.tidy(() => {
+    const k = logProbs.shape[1];
+    const parts: tf.Tensor[] = [];
+    if (target > 0) parts.push(tf.slice(logProbs, [0, 0], [1, target]));
+    if (target < k - 1) parts.push(tf.slice(logProbs, [0, target + 1], [1, k - target - 1]));
+    if (parts.length === 0) return tf.scalar(-Infinity);
+    return tf.reshape(tf.logSumExp(parts.length === 1 ? parts[0]! : tf.concat(parts, 1)), []) as tf.Scalar;
+  });
+}
+
 /** `mean(m)`: the L1 norm of a mask in [0, 1] divided by its size. */
 export function maskL1(m: tf.Tensor): tf.Scalar {
   return tf.mean(m) as tf.Scalar;
@@ -86,8 +108,8 @@ export function buildLoss(options: LossOptions): FgvisLoss {
     throw new FgvisArgumentError(fn, 'options.game', `must be 'preservation' or 'deletion', got ${describe(game)}`);
   }
   const kind = options.classTerm ?? DEFAULT_CLASS_TERM[game];
-  if (!['log-score', 'score', 'cross-entropy'].includes(kind)) {
-    throw new FgvisArgumentError(fn, 'options.classTerm', `must be 'log-score', 'score' or 'cross-entropy', got ${describe(kind)}`);
+  if (!CLASS_TERMS.includes(kind)) {
+    throw new FgvisArgumentError(fn, 'options.classTerm', `must be one of ${CLASS_TERMS.map((c) => `'${c}'`).join(', ')}, got ${describe(kind)}`);
   }
   const { target, imageProbs } = options;
   if (!Number.isInteger(target) || target < 0) {
@@ -104,6 +126,8 @@ export function buildLoss(options: LossOptions): FgvisLoss {
         return targetScore(logProbs, target);
       case 'cross-entropy':
         return crossEntropyWithImage(logProbs, imageProbs!);
+      case 'log-complement':
+        return targetLogComplement(logProbs, target);
     }
   };
   const sign = game === 'preservation' ? 1 : -1;

@@ -6,7 +6,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
 import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
-import type { ClassTermKind, Game } from './loss';
+import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
 import type { MaskParameterization, Reference } from './mask';
 import type { ScoresOption } from './model';
 import type { StepRecord } from './optimize';
@@ -58,7 +58,7 @@ export interface ExplainOptions {
   reference?: Reference;
   /** Blur sigma in pixels for `reference: 'blur'`; default 10. */
   blurSigma?: number;
-  /** The class term; default `'log-score'` to preserve and `'score'` to delete. */
+  /** The class term; default `'log-score'` to preserve and `'log-complement'` to delete (see {@link ClassTermKind}). */
   classTerm?: ClassTermKind;
   /** How the mask is kept in [0, 1]; default `'clip'`. */
   parameterization?: MaskParameterization;
@@ -200,7 +200,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   if (typeof blurSigma !== 'number' || !(blurSigma > 0) || !Number.isFinite(blurSigma)) {
     throw new FgvisArgumentError(fn, 'options.blurSigma', `must be a positive number, got ${describe(blurSigma)}`);
   }
-  const classTerm = o.classTerm === undefined ? undefined : oneOf(fn, 'classTerm', o.classTerm, ['log-score', 'score', 'cross-entropy'] as const);
+  const classTerm = o.classTerm === undefined ? undefined : oneOf(fn, 'classTerm', o.classTerm, CLASS_TERMS);
   const parameterization = oneOf(fn, 'parameterization', o.parameterization ?? D.parameterization, ['clip', 'sigmoid'] as const);
   const scores = oneOf(fn, 'scores', o.scores ?? D.scores, ['auto', 'probabilities', 'logits'] as const);
   if (o.outputNode !== undefined && (typeof o.outputNode !== 'string' || o.outputNode.length === 0)) {

@@ -11,7 +11,11 @@ describeEachBackend('buildLoss', () => {
     const v = async (t: tf.Scalar) => (await t.data())[0]!;
     expect(await v(buildLoss({ target: 1 }).classTerm(logProbs()))).toBeCloseTo(-Math.log(0.6), 5);
     expect(await v(buildLoss({ target: 1, classTerm: 'score' }).classTerm(logProbs()))).toBeCloseTo(-0.6, 5);
-    expect(await v(buildLoss({ target: 1, game: 'deletion' }).classTerm(logProbs()))).toBeCloseTo(0.6, 5);
+    expect(await v(buildLoss({ target: 1, game: 'deletion', classTerm: 'score' }).classTerm(logProbs()))).toBeCloseTo(0.6, 5);
+    // Deletion's default: maximise log(1 - p_c), i.e. minimise -log(1 - p_c).
+    expect(await v(buildLoss({ target: 1, game: 'deletion' }).classTerm(logProbs()))).toBeCloseTo(-Math.log(0.4), 5);
+    expect(await v(buildLoss({ target: 0, classTerm: 'log-complement' }).classTerm(logProbs()))).toBeCloseTo(Math.log(0.9), 5);
+    expect(await v(buildLoss({ target: 2, classTerm: 'log-complement' }).classTerm(logProbs()))).toBeCloseTo(Math.log(0.7), 5);
     expect(await v(buildLoss({ target: 1, game: 'deletion', classTerm: 'log-score' }).classTerm(logProbs()))).toBeCloseTo(Math.log(0.6), 5);
     const q = tf.tensor2d([[0.2, 0.5, 0.3]]);
     const ce = -(0.2 * Math.log(0.1) + 0.5 * Math.log(0.6) + 0.3 * Math.log(0.3));

@@ -24,7 +24,7 @@ describeEachBackend('adaptModel', () => {
     const a = await probs.logProbs(input).data();
     const b = await logits.logProbs(input).data();
     for (let i = 0; i < 5; i++) expect(a[i]).toBeCloseTo(b[i]!, 4);
-    const p = await logits.probs(input).data();
+    const p = Array.from(await logits.probs(input).data());
     expect(p.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
   });
 

@@ -1,0 +1,538 @@
+/**
+ * The gradient-filter hook: the paper's defense against adversarial evidence.
+ *
+ * For every activation output h (a kernel of the family in
+ * {@link DEFAULT_FILTERED_ACTIVATIONS}), bounds `lo = min(0, h(x))` and
+ * `hi = max(0, h(x))` are captured on the image x. In later backward passes the
+ * gradient arriving at that output is multiplied by `[lo <= h(e) <= hi]`,
+ * where h(e) is the activation on the explanation. The forward pass is never
+ * changed.
+ *
+ * Mechanism: tfjs reads a kernel's gradient config from the global gradient
+ * registry when the forward op is recorded on the tape, and saves the tensors
+ * named by the config's `inputsToSave` / `outputsToSave` at that moment. For
+ * the duration of one synchronous call, the configs of the activation family
+ * are replaced by configs that also save the output and whose gradient gates
+ * `dy` before calling the original gradient function. The registry is
+ * restored in `finally`, also when the call throws. Activation outputs of a
+ * later pass are matched to their bounds by the order in which the backward
+ * pass visits them (deterministic for a fixed model and input shape), checked
+ * against kernel name and shape.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { getGradient, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
+import { FgvisArgumentError, FgvisModelError, describe } from '../errors';
+import { swapGradients, withSwaps } from '../registry';
+import { DEFAULT_FILTERED_ACTIVATIONS } from './activations';
+import { ActivationBounds, type ActivationBound } from './bounds';
+
+/** Options shared by {@link captureBounds}, {@link withGradientFilter} and {@link GradientFilter}. */
+export interface GradientFilterOptions {
+  /**
+   * Kernel names of the activations to hook. Default for a capture:
+   * {@link DEFAULT_FILTERED_ACTIVATIONS}; default for a filtering pass: the list
+   * the bounds were captured with. Every name must have a registered gradient.
+   */
+  activations?: readonly string[];
+  /**
+   * Filtering passes only: also count the neurons whose gradient was zeroed and
+   * report {@link FilterStats.blockedFraction} (read asynchronously; costs one
+   * small reduction per activation). Default `false`.
+   */
+  measureBlocked?: boolean;
+}
+
+/** What a filtering pass did. Contains no tensors. */
+export interface FilterStats {
+  /** Number of activation outputs whose gradient was gated. */
+  readonly activations: number;
+  /** Total number of gated neurons (elements) over those outputs. */
+  readonly elements: number;
+  /**
+   * Only with `measureBlocked: true`: resolves to the fraction of gated neurons
+   * whose gradient was zeroed (their activation on the explanation left the
+   * image's interval). Read with `data()`, never synchronously.
+   */
+  readonly blockedFraction?: Promise<number>;
+}
+
+type GradFuncResult = ReturnType<GradConfig['gradFunc']>;
+
+interface PassState {
+  readonly fn: string;
+  readonly mode: 'capture' | 'filter';
+  /** False once the call has returned: late backward passes pass through unchanged. */
+  open: boolean;
+  /** Number of hooked gradient functions called so far. */
+  visited: number;
+  /** Engine scope id of the backward pass that made the first visit (one pass per call). */
+  passScope: number | undefined;
+  /** Capture mode: the bounds kept so far. */
+  readonly captured: ActivationBound[];
+  /** Filter mode: the bounds to gate with. */
+  readonly bounds: ActivationBounds | null;
+  /** Filter mode with measureBlocked: per-activation scalar counts of zeroed neurons (kept). */
+  readonly blocked: Tensor[] | null;
+  /** Filter mode: number of gated elements. */
+  elements: number;
+}
+
+/** The function that is currently running hooked, to refuse nesting. */
+let activeCall: string | null = null;
+
+/**
+ * Throw a clear error when tfjs has no gradients registered: with only
+ * `@tensorflow/tfjs-core` and a backend loaded (common in Node), no gradient is
+ * registered at all, and every explanation would fail deep inside tfjs.
+ *
+ * @param fn Name of the calling function, for the message.
+ * @throws FgvisModelError when `getGradient('Relu')` is undefined.
+ */
+export function assertGradientsRegistered(fn: string): void {
+  if (getGradient('Relu') == null) {
+    throw new FgvisModelError(
+      fn,
+      'no gradients are registered in tfjs (getGradient("Relu") is undefined). ' +
+        "@tensorflow/tfjs-core alone registers none; import '@tensorflow/tfjs' or " +
+        "'@tensorflow/tfjs-layers' once before calling fgvis (with a bundler, " +
+        "'@tensorflow/tfjs-core/dist/register_all_gradients' also works; plain Node cannot load that ESM file).",
+    );
+  }
+}
+
+/**
+ * Run synchronous `f` (which computes gradients, e.g. with `tf.valueAndGrad`
+ * or `tf.variableGrads`) and capture bounds from the activation outputs its
+ * backward pass visits. Gradients are not changed: at e = x the filter is the
+ * identity, so this pass can double as the first optimisation step.
+ *
+ * `f` must run exactly one backward pass through the model. The returned
+ * bounds own tensors: dispose them when done. If `f` throws, every tensor kept
+ * by the capture is released.
+ *
+ * @param f Synchronous function that runs the forward and backward pass; must
+ *   not return a Promise.
+ * @param options Which activation kernels to hook.
+ * @returns `f`'s result and the captured bounds, in backward-visit order.
+ */
+export function captureBounds<T>(
+  f: () => T,
+  options: GradientFilterOptions = {},
+): { result: T; bounds: ActivationBounds } {
+  const fn = 'captureBounds';
+  checkFunction(fn, f);
+  assertGradientsRegistered(fn);
+  const activations = resolveActivations(fn, options, null);
+  const state = newState(fn, 'capture', null, false);
+  let result: T;
+  try {
+    result = runHooked(state, activations, f);
+  } catch (e) {
+    for (const b of state.captured) {
+      b.lo.dispose();
+      b.hi.dispose();
+    }
+    throw e;
+  }
+  return { result, bounds: new ActivationBounds(state.captured, activations) };
+}
+
+/**
+ * Run synchronous `f` (which computes gradients) with the defense installed:
+ * the gradient arriving at the k-th activation output visited by the backward
+ * pass is multiplied by `[lo_k <= h(e) <= hi_k]`; gradients through neurons
+ * whose activation left the image's interval are zeroed. The forward pass is
+ * unchanged.
+ *
+ * `f` must run exactly one backward pass through the same model, with the same
+ * input shape, as the capture. A pass whose activations do not match the
+ * bounds (kernel, shape or number) throws a `FgvisModelError`.
+ *
+ * @param bounds Bounds from {@link captureBounds} (not disposed).
+ * @param f Synchronous function that runs the forward and backward pass; must
+ *   not return a Promise.
+ * @param options Activation kernels to hook (default: the capture's list) and
+ *   whether to measure the blocked fraction.
+ * @returns `f`'s result and statistics of the pass.
+ */
+export function withGradientFilter<T>(
+  bounds: ActivationBounds,
+  f: () => T,
+  options: GradientFilterOptions = {},
+): { result: T; gated: FilterStats } {
+  const fn = 'withGradientFilter';
+  if (!(bounds instanceof ActivationBounds)) {
+    throw new FgvisArgumentError(fn, 'bounds', `must be ActivationBounds from captureBounds, got ${describe(bounds)}`);
+  }
+  if (bounds.disposed) {
+    throw new FgvisArgumentError(fn, 'bounds', 'have been disposed');
+  }
+  checkFunction(fn, f);
+  assertGradientsRegistered(fn);
+  const activations = resolveActivations(fn, options, bounds.activations);
+  const state = newState(fn, 'filter', bounds, options.measureBlocked === true);
+  const mark = tensorIdMark();
+  let result: T;
+  try {
+    result = runHooked(state, activations, f);
+    if (state.visited !== bounds.size) {
+      disposeNewTensors(result, mark);
+      throw new FgvisModelError(
+        fn,
+        `the backward pass visited ${state.visited} activation output(s), but ${bounds.size} bound(s) were ` +
+          'captured. The bounds must come from the same model, input shape and activation list, and f must ' +
+          'compute exactly one gradient through the model.',
+      );
+    }
+  } catch (e) {
+    if (state.blocked) tf.dispose(state.blocked);
+    throw e;
+  }
+  const gated: FilterStats = {
+    activations: state.visited,
+    elements: state.elements,
+    ...(state.blocked ? { blockedFraction: readBlockedFraction(state.blocked, state.elements) } : {}),
+  };
+  return { result, gated };
+}
+
+/**
+ * Stateful convenience wrapper: the first {@link GradientFilter.run} captures
+ * the bounds (gradients unchanged, as at e = x), every later run filters with
+ * them. Call {@link GradientFilter.dispose} when done; a run after `dispose`
+ * captures anew.
+ */
+export class GradientFilter {
+  private readonly options: GradientFilterOptions;
+  private current: ActivationBounds | null = null;
+  private stats: FilterStats | null = null;
+
+  /** @param options Activation kernels to hook, and whether to measure the blocked fraction. */
+  constructor(options: GradientFilterOptions = {}) {
+    if (options == null || typeof options !== 'object') {
+      throw new FgvisArgumentError('GradientFilter', 'options', `must be an object, got ${describe(options)}`);
+    }
+    if (options.activations !== undefined) checkActivationList('GradientFilter', options.activations);
+    this.options = { ...options };
+  }
+
+  /**
+   * Run synchronous `f` (one forward and backward pass): captures bounds on the
+   * first call, filters on every later call.
+   *
+   * @returns `f`'s result.
+   */
+  run<T>(f: () => T): T {
+    if (this.current == null) {
+      const { result, bounds } = captureBounds(f, this.options);
+      this.current = bounds;
+      this.stats = {
+        activations: bounds.size,
+        elements: bounds.numElements,
+        ...(this.options.measureBlocked ? { blockedFraction: Promise.resolve(0) } : {}),
+      };
+      return result;
+    }
+    const { result, gated } = withGradientFilter(this.current, f, this.options);
+    this.stats = gated;
+    return result;
+  }
+
+  /** The captured bounds, or `null` before the first run (or after `dispose`). */
+  get bounds(): ActivationBounds | null {
+    return this.current;
+  }
+
+  /** Number of activation outputs with bounds (0 before the first run). */
+  get count(): number {
+    return this.current?.size ?? 0;
+  }
+
+  /** Statistics of the last run (the capture counts as a pass that blocked nothing). */
+  get lastStats(): FilterStats | null {
+    return this.stats;
+  }
+
+  /** Release the bounds. Idempotent; a later run captures again. */
+  dispose(): void {
+    this.current?.dispose();
+    this.current = null;
+    this.stats = null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Internals
+
+function newState(
+  fn: string,
+  mode: 'capture' | 'filter',
+  bounds: ActivationBounds | null,
+  measureBlocked: boolean,
+): PassState {
+  return {
+    fn,
+    mode,
+    open: true,
+    visited: 0,
+    passScope: undefined,
+    captured: [],
+    bounds,
+    blocked: measureBlocked ? [] : null,
+    elements: 0,
+  };
+}
+
+function checkFunction(fn: string, f: unknown): void {
+  if (typeof f !== 'function') {
+    throw new FgvisArgumentError(fn, 'f', `must be a function, got ${describe(f)}`);
+  }
+}
+
+function checkActivationList(fn: string, list: unknown): asserts list is readonly string[] {
+  if (!Array.isArray(list) || list.some((k) => typeof k !== 'string' || k.length === 0)) {
+    throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(list)}`);
+  }
+}
+
+/**
+ * The kernel names to hook: the user's list (each must have a registered
+ * gradient), else `fallback`, else the default family (kernels without a
+ * registered gradient are skipped: tfjs could not differentiate them anyway).
+ */
+function resolveActivations(
+  fn: string,
+  options: GradientFilterOptions,
+  fallback: readonly string[] | null,
+): readonly string[] {
+  if (options == null || typeof options !== 'object') {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  const explicit = options.activations ?? fallback;
+  if (explicit != null) {
+    checkActivationList(fn, explicit);
+    const names = [...new Set(explicit)];
+    for (const k of names) {
+      if (getGradient(k) == null) {
+        throw new FgvisArgumentError(
+          fn,
+          'options.activations',
+          `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`,
+        );
+      }
+    }
+    return names;
+  }
+  return DEFAULT_FILTERED_ACTIVATIONS.filter((k) => getGradient(k) != null);
+}
+
+/** Run `f` with the hooked gradient configs installed; restore them, and clean up, always. */
+function runHooked<T>(state: PassState, activations: readonly string[], f: () => T): T {
+  const fn = state.fn;
+  if (activeCall != null) {
+    throw new FgvisArgumentError(fn, 'f', `must not call captureBounds or withGradientFilter inside ${activeCall}`);
+  }
+  const replacements = new Map<string, GradConfig>();
+  for (const k of activations) replacements.set(k, hookedConfig(k, getGradient(k)!, state));
+  const engine = engineState();
+  const depthAtEntry = engine?.gradientDepth;
+  const tapeAtEntry = engine?.activeTape;
+  activeCall = fn;
+  try {
+    return withSwaps([() => swapGradients(replacements)], () => {
+      const out = f();
+      if (isPromiseLike(out)) {
+        // The registry is restored below; silence the abandoned promise's rejection.
+        Promise.resolve(out).catch(() => undefined);
+        throw new FgvisArgumentError(
+          fn,
+          'f',
+          'must be synchronous, got a function that returned a Promise: the gradient registry must not stay ' +
+            'patched across an await. Compute the gradients synchronously inside f and await outside it.',
+        );
+      }
+      return out;
+    });
+  } catch (e) {
+    disposeStaleTape(depthAtEntry, tapeAtEntry);
+    throw e;
+  } finally {
+    state.open = false;
+    activeCall = null;
+  }
+}
+
+/**
+ * A copy of `original` that also saves output 0 and whose gradient function
+ * captures bounds (capture mode) or gates dy (filter mode), then calls the
+ * original gradient function with exactly the tensors it would have saved.
+ */
+function hookedConfig(kernel: string, original: GradConfig, state: PassState): GradConfig {
+  const originalOutputs = original.outputsToSave ?? [];
+  const originalSavesOutput0 = originalOutputs[0] === true;
+  // Outputs other than 0 that the original saves: they follow output 0 in `saved`.
+  const otherOutputsSaved = originalOutputs.slice(1).filter((s) => s).length;
+  const config: GradConfig = {
+    kernelName: kernel,
+    outputsToSave: [true, ...originalOutputs.slice(1)],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap): GradFuncResult => {
+      // saved = [saved inputs..., output 0, other saved outputs...]
+      const at = saved.length - 1 - otherOutputsSaved;
+      const h = saved[at]!;
+      const originalSaved = originalSavesOutput0 ? saved : [...saved.slice(0, at), ...saved.slice(at + 1)];
+      if (!state.open) return original.gradFunc(dy, originalSaved, attrs);
+      checkSinglePass(state);
+      const index = state.visited++;
+      if (state.mode === 'capture') {
+        const [lo, hi] = tf.tidy(() => [tf.minimum(h, 0), tf.maximum(h, 0)]);
+        state.captured.push({ kernel, shape: h.shape.slice(), lo: tf.keep(lo!), hi: tf.keep(hi!) });
+        return original.gradFunc(dy, originalSaved, attrs);
+      }
+      const bound = matchBound(state, index, kernel, h);
+      state.elements += h.size;
+      const dy0 = Array.isArray(dy) ? dy[0]! : dy;
+      const gated = tf.tidy(() => {
+        const inside = tf.logicalAnd(tf.greaterEqual(h, bound.lo), tf.lessEqual(h, bound.hi));
+        if (state.blocked) state.blocked.push(tf.keep(tf.sum(tf.cast(tf.logicalNot(inside), 'float32'))));
+        return tf.where(inside, dy0, tf.zerosLike(dy0));
+      });
+      const grads = original.gradFunc(Array.isArray(dy) ? [gated, ...dy.slice(1)] : gated, originalSaved, attrs);
+      const names = Object.keys(grads);
+      if (names.length !== 1) return grads; // gated is released with the backward pass's scope
+      // One input: its thunk is the only user of `gated`, release it right after.
+      const name = names[0]!;
+      const thunk = grads[name]!;
+      return {
+        [name]: () => {
+          const dx = thunk();
+          if (dx !== gated) gated.dispose();
+          return dx;
+        },
+      };
+    },
+  };
+  if (original.saveAllInputs) config.saveAllInputs = true;
+  if (original.inputsToSave) config.inputsToSave = original.inputsToSave.slice();
+  return config;
+}
+
+function matchBound(state: PassState, index: number, kernel: string, h: Tensor): ActivationBound {
+  const bounds = state.bounds!;
+  const here = `${kernel} [${h.shape.join(',')}]`;
+  if (index >= bounds.size) {
+    throw new FgvisModelError(
+      state.fn,
+      `the backward pass visited more activation outputs than the ${bounds.size} captured: activation #${index + 1} ` +
+        `is ${here}. The bounds must come from the same model, input shape and activation list.`,
+    );
+  }
+  const b = bounds.entries[index]!;
+  if (b.kernel !== kernel || !sameShape(b.shape, h.shape)) {
+    throw new FgvisModelError(
+      state.fn,
+      `activation #${index + 1} of the backward pass is ${here}, but captured bound #${index + 1} is ` +
+        `${b.kernel} [${b.shape.join(',')}]. The bounds must come from the same model, input shape and activation list.`,
+    );
+  }
+  return b;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Refuse a call whose f runs several backward passes (the order-based matching assumes one). */
+function checkSinglePass(state: PassState): void {
+  const scope = engineState()?.activeScope?.id;
+  if (scope === undefined) return;
+  if (state.passScope === undefined) {
+    state.passScope = scope;
+  } else if (state.passScope !== scope) {
+    throw new FgvisModelError(
+      state.fn,
+      'f ran more than one backward pass through hooked activations; run exactly one gradient computation ' +
+        '(e.g. one tf.valueAndGrads or tf.variableGrads) per call.',
+    );
+  }
+}
+
+function readBlockedFraction(counts: Tensor[], elements: number): Promise<number> {
+  if (counts.length === 0 || elements === 0) {
+    tf.dispose(counts);
+    return Promise.resolve(0);
+  }
+  const total = tf.tidy(() => tf.addN(counts));
+  tf.dispose(counts);
+  return (async () => {
+    try {
+      const [blocked] = await total.data();
+      return blocked! / elements;
+    } finally {
+      total.dispose();
+    }
+  })();
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value instanceof Promise ||
+    (value != null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function')
+  );
+}
+
+// ---------------------------------------------------------------------------
+// tfjs engine internals, used only for cleanup and diagnostics, guarded.
+
+interface EngineStateInternals {
+  gradientDepth: number;
+  activeTape: Array<{ saved?: Tensor[] }> | null;
+  activeScope: { id: number } | null;
+}
+
+function engineState(): EngineStateInternals | null {
+  const s = (tf.engine() as unknown as { state?: Partial<EngineStateInternals> }).state;
+  return s != null && typeof s.gradientDepth === 'number' ? (s as EngineStateInternals) : null;
+}
+
+/**
+ * tfjs leaks the tensors saved for backprop when a gradient computation throws
+ * (in the forward or in the backward pass): they are kept, and only released
+ * at the end of a successful backward pass. When our call started outside any
+ * tape and left a tape of its own behind, release it.
+ */
+function disposeStaleTape(depthAtEntry: number | undefined, tapeAtEntry: unknown): void {
+  const s = engineState();
+  if (s == null || depthAtEntry !== 0 || s.gradientDepth !== 0) return;
+  const tape = s.activeTape;
+  if (tape == null || tape === tapeAtEntry || !Array.isArray(tape)) return;
+  for (const node of tape) {
+    for (const t of node.saved ?? []) t.dispose();
+  }
+  s.activeTape = null;
+}
+
+/** An id no earlier tensor has: tensor ids are increasing. */
+function tensorIdMark(): number {
+  const probe = tf.scalar(0);
+  const id = probe.id;
+  probe.dispose();
+  return id;
+}
+
+/** Dispose the tensors in `value` (arrays, plain objects) created after `mark`; never variables. */
+function disposeNewTensors(value: unknown, mark: number, depth = 0): void {
+  if (value == null || depth > 8) return;
+  if (value instanceof tf.Tensor) {
+    if (value.id > mark && !(value instanceof tf.Variable)) value.dispose();
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) disposeNewTensors(v, mark, depth + 1);
+    return;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value as Record<string, unknown>)) disposeNewTensors(v, mark, depth + 1);
+  }
+}

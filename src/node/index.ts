@@ -1,0 +1,25 @@
+/**
+ * The Node entry `fgvis/node`: image files (PNG/JPEG decode, PNG encode via
+ * pngjs and jpeg-js), tfjs models from disk without tfjs-node, and the
+ * built-in real models (nsfwjs MobileNetV2, human's emotion model).
+ *
+ * @packageDocumentation
+ */
+export type { RGBAImage } from '../render/image';
+export { decodeImage, readImage, sniffImageFormat } from './read-image';
+export type { ImageFormat } from './read-image';
+export { encodePNG, writePNG } from './write-png';
+export { fileIOHandler, modelJSONPath, readModelJSON } from './file-io-handler';
+export { detectModelKind, importLayers, loadModel, loadModelFromDisk } from './load-model';
+export type { LoadedModel, LoadModelOptions, ModelKind } from './load-model';
+export { MissingPackageError, packageFile, packageRoot } from './resolve-package';
+export { NSFWJS_INSTALL, NSFWJS_VERSION, nsfwjsIOHandler, readNsfwjsModel } from './nsfwjs-bundle';
+export {
+  BUILTIN_MODELS,
+  DEFAULT_BUILTIN_MODEL,
+  EMOTION_CLASSES,
+  NSFW_CLASSES,
+  builtinModel,
+  isBuiltinModel,
+} from './builtin-models';
+export type { BuiltinModel } from './builtin-models';
