@@ -80,3 +80,4 @@ export {
 export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, type ScoreGoal } from './lambda';
 export { FgvisArgumentError, FgvisModelError } from './errors';
 export type { Attribution, AttributionMethod } from "./attribution";
+export * from './metrics';

@@ -1,0 +1,301 @@
+/**
+ * Shared helpers of the metrics: argument checks, reading tensors without
+ * synchronous reads, and batched scoring of several perturbed images.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, FgvisArgumentError, FgvisModelError } from '../errors';
+import {
+  adaptModel,
+  modelKind,
+  type ExplainableModel,
+  type GraphModelLike,
+  type LayersModelLike,
+  type ModelFunction,
+  type ScoreModel,
+  type ScoresOption,
+} from '../model';
+import { checkOptionNames } from '../options';
+
+/** Validate an options argument (object or undefined) and reject unknown names. */
+export function checkOptionsObject<T extends object>(fn: string, options: T | undefined, known: readonly string[]): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, known);
+  return options;
+}
+
+/** A positive integer option. */
+export function positiveInteger(fn: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new FgvisArgumentError(fn, `options.${name}`, `must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A non-negative finite number option. */
+export function nonNegative(fn: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new FgvisArgumentError(fn, `options.${name}`, `must be a non-negative finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** One of a fixed set of strings. */
+export function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new FgvisArgumentError(fn, `options.${name}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+/**
+ * Validate an image (`[H,W,C]` or `[1,H,W,C]` float32, finite) and return it as
+ * `[1,H,W,C]`: a new tensor (a reshape) that the caller disposes.
+ */
+export async function checkImage(input: unknown, fn: string, argument = 'input'): Promise<tf.Tensor4D> {
+  if (!(input instanceof tf.Tensor)) {
+    throw new FgvisArgumentError(fn, argument, `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
+  }
+  if (input.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor');
+  if (input.rank !== 3 && input.rank !== 4) {
+    throw new FgvisArgumentError(fn, argument, `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
+  }
+  if (input.rank === 4 && input.shape[0] !== 1) {
+    throw new FgvisArgumentError(fn, argument, `must have batch size 1, got shape [${input.shape.join(',')}]`);
+  }
+  if (input.dtype !== 'float32') {
+    throw new FgvisArgumentError(fn, argument, `must be a float32 tensor in the model's input space, got dtype ${input.dtype}`);
+  }
+  if (input.size === 0) throw new FgvisArgumentError(fn, argument, `must not be empty, got shape [${input.shape.join(',')}]`);
+  const values = await input.data();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new FgvisArgumentError(fn, argument, `must be finite, got ${values[i]} at flat index ${i}`);
+    }
+  }
+  return tf.reshape(input, input.rank === 4 ? input.shape : [1, ...input.shape]) as tf.Tensor4D;
+}
+
+/**
+ * Validate a saliency map (a rank-2 tensor, finite; `[H,W]` when a shape is
+ * given) and read it to the host.
+ */
+export async function readSaliency(
+  saliency: unknown,
+  fn: string,
+  shape?: readonly [number, number],
+  argument = 'saliency',
+): Promise<{ values: Float32Array; height: number; width: number }> {
+  if (!(saliency instanceof tf.Tensor)) {
+    throw new FgvisArgumentError(fn, argument, `must be a Tensor2D [H,W], got ${describe(saliency)}`);
+  }
+  if (saliency.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor');
+  if (saliency.rank !== 2) {
+    throw new FgvisArgumentError(fn, argument, `must be a Tensor2D [H,W], got rank ${saliency.rank} [${saliency.shape.join(',')}]`);
+  }
+  const [height, width] = saliency.shape as [number, number];
+  if (shape && (height !== shape[0] || width !== shape[1])) {
+    throw new FgvisArgumentError(fn, argument, `must have the input's spatial shape [${shape.join(',')}], got [${saliency.shape.join(',')}]`);
+  }
+  if (saliency.size === 0) throw new FgvisArgumentError(fn, argument, 'must not be empty');
+  const raw = await saliency.data();
+  const values = Float32Array.from(raw as ArrayLike<number>);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new FgvisArgumentError(fn, argument, `must be finite, got ${values[i]} at [${Math.floor(i / width)},${i % width}]`);
+    }
+  }
+  return { values, height, width };
+}
+
+/** Read a scalar (or the first value) of a tensor and dispose it. */
+export async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return Float32Array.from((await t.data()) as ArrayLike<number>);
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Resolve `'top'` (largest score) or validate a class index against `numClasses`. */
+export function resolveTarget(target: unknown, probs: ArrayLike<number>, fn: string, argument = 'target'): number {
+  const k = probs.length;
+  if (target === 'top') {
+    let best = 0;
+    for (let i = 1; i < k; i++) if (probs[i]! > probs[best]!) best = i;
+    return best;
+  }
+  if (typeof target !== 'number' || !Number.isInteger(target) || target < 0 || target >= k) {
+    throw new FgvisArgumentError(fn, argument, `must be 'top' or an integer class index in [0, ${k - 1}], got ${describe(target)}`);
+  }
+  return target;
+}
+
+/** The probabilities `[K]` of one `[1,H,W,C]` image, read to the host. */
+export async function probsOf(scorer: ScoreModel, x: tf.Tensor4D): Promise<Float32Array> {
+  return readAndDispose(tf.tidy(() => scorer.probs(x)));
+}
+
+/** Options of {@link BatchScorer}. */
+export interface BatchScorerOptions {
+  scores?: ScoresOption;
+  outputNode?: string;
+  caller: string;
+  /** Largest batch per forward pass; 1 disables batching. */
+  batchSize: number;
+}
+
+/**
+ * Scores many images of one model, several per forward pass where the model
+ * accepts a batch. The first batched call is checked against a single-image
+ * pass on its first image; if the model throws, returns the wrong shape or a
+ * different answer, scoring falls back to one image per call for good.
+ */
+export class BatchScorer {
+  /** The single-image adapter (validated on the image the scorer was made with). */
+  readonly scorer: ScoreModel;
+  private batching: boolean;
+  private verified = false;
+  private readonly forward: (x: tf.Tensor4D) => tf.Tensor;
+
+  private constructor(scorer: ScoreModel, forward: (x: tf.Tensor4D) => tf.Tensor, batchSize: number) {
+    this.scorer = scorer;
+    this.forward = forward;
+    this.batchSize = batchSize;
+    this.batching = batchSize > 1;
+  }
+
+  /** Largest batch per forward pass. */
+  readonly batchSize: number;
+
+  /** Whether batched passes are (still) in use. */
+  get batched(): boolean {
+    return this.batching;
+  }
+
+  /** Adapt `model` on `x` (`[1,H,W,C]`, not disposed). */
+  static async create(model: ExplainableModel, x: tf.Tensor4D, options: BatchScorerOptions): Promise<BatchScorer> {
+    const scorer = await adaptModel(model, x, { scores: options.scores, outputNode: options.outputNode, caller: options.caller });
+    return new BatchScorer(scorer, rawBatchForward(model, options.outputNode), options.batchSize);
+  }
+
+  /**
+   * The target's probability on each image built by `build(start, count)`
+   * (which must return a new `[count,H,W,C]` tensor), for `total` images.
+   */
+  async targetScores(total: number, target: number, build: (start: number, count: number) => tf.Tensor4D, onBatch?: () => void): Promise<Float32Array> {
+    const out = new Float32Array(total);
+    let start = 0;
+    while (start < total) {
+      onBatch?.();
+      const count = this.batching ? Math.min(this.batchSize, total - start) : 1;
+      let values: Float32Array | null = null;
+      if (count > 1) values = await this.tryBatch(start, count, target, build);
+      if (values === null) {
+        values = await readAndDispose(
+          tf.tidy(() => {
+            const xb = build(start, 1);
+            return tf.slice(this.scorer.probs(xb), [0, target], [1, 1]);
+          }),
+        );
+        out[start] = values[0]!;
+        start += 1;
+        continue;
+      }
+      out.set(values, start);
+      start += count;
+    }
+    return out;
+  }
+
+  /** One batched pass; `null` (and batching switched off) when the model does not handle batches. */
+  private async tryBatch(start: number, count: number, target: number, build: (start: number, count: number) => tf.Tensor4D): Promise<Float32Array | null> {
+    const k = this.scorer.numClasses;
+    let result: tf.Tensor | null = null;
+    try {
+      result = tf.tidy(() => {
+        const xb = build(start, count);
+        const y = this.forward(xb);
+        const width = this.scorer.scoreKind === 'sigmoid' || this.scorer.scoreKind === 'sigmoid-logit' ? 1 : k;
+        if (y.rank !== 2 || y.shape[0] !== count || y.shape[1] !== width || y.dtype !== 'float32') {
+          throw new Error('batch output shape');
+        }
+        const p = toProbs(y as tf.Tensor2D, this.scorer.scoreKind);
+        if (this.verified) return tf.reshape(tf.slice(p, [0, target], [count, 1]), [count]);
+        // First batch: compare its first row with a single-image pass.
+        const single = this.scorer.probs(tf.slice(xb, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
+        const diff = tf.max(tf.abs(tf.sub(tf.slice(p, [0, 0], [1, k]), single)));
+        return tf.concat([tf.reshape(tf.slice(p, [0, target], [count, 1]), [count]), tf.reshape(diff, [1])]);
+      });
+    } catch {
+      this.batching = false;
+      return null;
+    }
+    const values = await readAndDispose(result);
+    if (this.verified) return values;
+    const diff = values[count]!;
+    if (!(diff <= 1e-3)) {
+      this.batching = false;
+      return null;
+    }
+    this.verified = true;
+    return values.subarray(0, count);
+  }
+}
+
+/** Raw output rows `[B, K]` to probabilities, per score kind (as the single-image adapter). */
+function toProbs(y: tf.Tensor2D, kind: ScoreModel['scoreKind']): tf.Tensor2D {
+  return toProbsAny(y, kind) as tf.Tensor2D;
+}
+
+function toProbsAny(y: tf.Tensor2D, kind: ScoreModel['scoreKind']): tf.Tensor {
+  switch (kind) {
+    case 'probabilities':
+      return y;
+    case 'logits':
+      return tf.softmax(y);
+    case 'sigmoid':
+      return tf.concat([tf.sub(1, y), y], 1);
+    case 'sigmoid-logit':
+      return tf.sigmoid(tf.concat([tf.neg(y), y], 1));
+  }
+}
+
+/** The model's raw forward on a batch (no shape checks: {@link BatchScorer} checks). */
+function rawBatchForward(model: ExplainableModel, outputNode: string | undefined): (x: tf.Tensor4D) => tf.Tensor {
+  const kind = modelKind(model);
+  if (kind === 'function') return (x) => (model as ModelFunction)(x);
+  if (kind === 'graph') {
+    const g = model as GraphModelLike;
+    const output = outputNode ?? g.outputNodes[0];
+    return (x) => {
+      const y = g.execute(x, output);
+      if (Array.isArray(y)) {
+        if (y.length === 1) return y[0]!;
+        tf.dispose(y);
+        throw new Error('several outputs');
+      }
+      return y;
+    };
+  }
+  if (kind === 'layers') {
+    const l = model as LayersModelLike;
+    // The same output the single-image adapter picked (it validated the name already).
+    const names = l.outputs.map((o) => o.sourceLayer?.name ?? o.name);
+    let index = outputNode === undefined ? 0 : names.indexOf(outputNode);
+    if (index < 0) index = l.outputs.findIndex((o) => o.name === outputNode);
+    return (x) => {
+      const y = l.apply(x, { training: false });
+      if (Array.isArray(y)) {
+        tf.dispose(y.filter((_, i) => i !== index) as tf.Tensor[]);
+        return y[index] as tf.Tensor;
+      }
+      return y as tf.Tensor;
+    };
+  }
+  throw new FgvisModelError('BatchScorer', `unsupported model ${describe(model)}`);
+}

@@ -1,0 +1,46 @@
+/**
+ * Evaluation metrics for saliency maps and explanations: deletion / insertion
+ * AUC (RISE), the pointing game and energy in region, the model-randomisation
+ * sanity check (Adebayo et al.), and FGVis's adversarial-evidence and
+ * explanation-as-input tests.
+ *
+ * @packageDocumentation
+ */
+export {
+  deletionInsertion,
+  saliencyRanks,
+  trapezoidAuc,
+  DELETION_INSERTION_DEFAULTS,
+  type DeletionInsertionMode,
+  type DeletionInsertionOptions,
+  type DeletionInsertionResult,
+  type PerturbationCurve,
+} from './deletion-insertion';
+export {
+  energyInRegion,
+  pointingGame,
+  POINTING_GAME_DEFAULTS,
+  type PointingGameOptions,
+  type PointingGameResult,
+  type Region,
+} from './pointing';
+export { pearson, rankData, spearman, topKIntersection } from './correlation';
+export {
+  randomizationSanityCheck,
+  RANDOMIZATION_DEFAULTS,
+  type RandomizationKind,
+  type RandomizationOptions,
+  type RandomizationResult,
+  type RandomizationStep,
+} from './randomization';
+export {
+  adversarialEvidenceTest,
+  explanationAsInputTest,
+  ADVERSARIAL_EVIDENCE_DEFAULTS,
+  EXPLANATION_AS_INPUT_DEFAULTS,
+  type AdversarialEvidenceOptions,
+  type AdversarialEvidenceResult,
+  type ExplanationAsInputOptions,
+  type ExplanationAsInputResult,
+  type ExplanationAsInputScores,
+} from './evidence';
