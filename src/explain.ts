@@ -7,15 +7,17 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from './errors';
+import { FgvisModelError, throwIfAborted } from './errors';
 import { GradientFilter, assertGradientsRegistered } from './filter';
+import { checkInput, checkTarget } from './input';
 import { withInputGradientKernels } from './kernels';
+import { runController } from './control';
 import { AutoLambda, scoreGoal, type ScoreGoal } from './lambda';
 import { buildLoss, type Game } from './loss';
 import { composeExplanation, createMask, makeReference, type Mask } from './mask';
 import { adaptModel, selectClass, type ExplainableModel, type ScoreModel } from './model';
 import { adam, optimize, sgd, type StepRecord } from './optimize';
-import { resolveExplainOptions, type ExplainOptions, type ExplainStep, type ResolvedExplainOptions } from './options';
+import { resolveExplainOptions, type ExplainOptions, type ExplainStep } from './options';
 
 /** The class to explain: an index, or `'top'` for the model's predicted class on the input. */
 export type Target = number | 'top';
@@ -36,6 +38,8 @@ export interface Explanation {
   lambda: number;
   /** The optimisation steps run. */
   steps: number;
+  /** How many times the automatic lambda's guard restored the best iterate and slowed down. */
+  backoffs: number;
   /** The target's softmax score, read from the unmodified model. */
   scores: {
     /** On the input image. */
@@ -59,44 +63,6 @@ export interface Explanation {
   dispose(): void;
 }
 
-/** Validate the input tensor and return it as `[1,H,W,C]` (a reshape; the caller disposes it, the user's tensor is untouched). */
-async function checkInput(input: unknown, fn: string): Promise<tf.Tensor4D> {
-  if (!(input instanceof tf.Tensor)) {
-    throw new FgvisArgumentError(fn, 'input', `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
-  }
-  if (input.isDisposed) throw new FgvisArgumentError(fn, 'input', 'is a disposed tensor');
-  if (input.rank !== 3 && input.rank !== 4) {
-    throw new FgvisArgumentError(fn, 'input', `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
-  }
-  if (input.rank === 4 && input.shape[0] !== 1) {
-    throw new FgvisArgumentError(fn, 'input', `must have batch size 1, got shape [${input.shape.join(',')}]`);
-  }
-  if (input.dtype !== 'float32') {
-    throw new FgvisArgumentError(fn, 'input', `must be a float32 tensor in the model's input space, got dtype ${input.dtype}`);
-  }
-  if (input.size === 0) throw new FgvisArgumentError(fn, 'input', `must not be empty, got shape [${input.shape.join(',')}]`);
-  const values = await input.data();
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) {
-      throw new FgvisArgumentError(fn, 'input', `must be finite, got ${Number.isNaN(values[i]!) ? 'NaN' : values[i]} at flat index ${i}`);
-    }
-  }
-  return tf.reshape(input, input.rank === 4 ? input.shape : [1, ...input.shape]) as tf.Tensor4D;
-}
-
-function checkTarget(target: unknown, probs: Float32Array | Int32Array | Uint8Array, fn: string): number {
-  const numClasses = probs.length;
-  if (target === 'top') {
-    let best = 0;
-    for (let i = 1; i < numClasses; i++) if (probs[i]! > probs[best]!) best = i;
-    return best;
-  }
-  if (typeof target !== 'number' || !Number.isInteger(target) || target < 0 || target >= numClasses) {
-    throw new FgvisArgumentError(fn, 'target', `must be 'top' or an integer class index in [0, ${numClasses - 1}], got ${describe(target)}`);
-  }
-  return target;
-}
-
 /** Read the target's probability on one input with the unmodified model (no tape). */
 async function scoreOf(scorer: ScoreModel, x: tf.Tensor4D, target: number): Promise<number> {
   const p = tf.tidy(() => selectClass(scorer.probs(x), target));
@@ -105,29 +71,6 @@ async function scoreOf(scorer: ScoreModel, x: tf.Tensor4D, target: number): Prom
   } finally {
     p.dispose();
   }
-}
-
-/** Early-stopping rule on the history read so far (see {@link ExplainOptions.earlyStop}). */
-function earlyStopRule(options: ResolvedExplainOptions, goal: ScoreGoal | undefined) {
-  const rule = options.earlyStop;
-  if (rule === false) return undefined;
-  let best = Infinity;
-  let bestStep = 0;
-  let seen = 0;
-  return (history: readonly StepRecord[]): boolean => {
-    for (; seen < history.length; seen++) {
-      const h = history[seen]!;
-      const met = goal === undefined || (goal.direction === 'atLeast' ? h.score! >= goal.score : h.score! <= goal.score);
-      const sparsity = options.game === 'preservation' ? h.l1! : 1 - h.l1!;
-      if (met && sparsity < best - rule.minDelta) {
-        best = sparsity;
-        bestStep = h.step;
-      }
-    }
-    const last = history[history.length - 1];
-    if (last === undefined || last.step < rule.minSteps || bestStep === 0) return false;
-    return last.step - bestStep >= rule.patience;
-  };
 }
 
 /**
@@ -215,13 +158,22 @@ export async function explain(
       });
     }
 
+    const control = runController({
+      game: o.game,
+      goal,
+      earlyStop: o.earlyStop,
+      backoff: o.backoff,
+      auto,
+      optimizer,
+      assignMask: (values) => m0.assign(values),
+    });
     const { steps, history } = await optimize(m0.param, {
       steps: o.steps,
       optimizer,
       signal: o.signal,
       readEvery: o.readEvery,
       onStep: o.onStep as ((r: StepRecord) => void | Promise<void>) | undefined,
-      shouldStop: earlyStopRule(o, goal),
+      shouldStop: control.shouldStop,
       computeStep: () => {
         const { value, grad, score } = classGradient(m0.param);
         let m: tf.Tensor | null = null;
@@ -327,6 +279,7 @@ export async function explain(
       game: o.game,
       lambda: lambdaUsed,
       steps,
+      backoffs: control.backoffs,
       scores: { image: scoreImage, explanation: scoreExplanation, reference: scoreReference },
       maskMean,
       filtered,

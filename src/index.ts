@@ -9,7 +9,6 @@ export { explain, type Explanation, type Target } from './explain';
 export {
   EXPLAIN_DEFAULTS,
   resolveExplainOptions,
-  type EarlyStopOptions,
   type ExplainOptions,
   type ExplainStep,
   type ResolvedExplainOptions,
@@ -77,6 +76,7 @@ export {
   type StepOutput,
   type StepRecord,
 } from './optimize';
+export { runController, metGoal, type BackoffOptions, type EarlyStopOptions, type RunControlOptions } from './control';
 export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, type ScoreGoal } from './lambda';
 export { FgvisArgumentError, FgvisModelError } from './errors';
 export type { Attribution, AttributionMethod } from "./attribution";

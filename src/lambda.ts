@@ -147,6 +147,22 @@ export class AutoLambda {
     return { mask: tf.clone(this.best), lambda: lambda! };
   }
 
+  /**
+   * Back off: put the sparsest iterate that met the goal back into `assign`
+   * (e.g. a mask's `assign`) and restart lambda from the value it was found
+   * with times `lambdaFactor`. Returns false (and changes nothing) when no
+   * iterate met the goal yet. Synchronous: no device read.
+   */
+  restoreBest(assign: (values: tf.Tensor) => void, lambdaFactor: number): boolean {
+    if (this.best === null) return false;
+    const { min, max } = this.options;
+    const lambda = tf.tidy(() => tf.clipByValue(tf.mul(this.bestLambda, lambdaFactor), min, max) as tf.Scalar);
+    assign(this.best);
+    this.lambda.dispose();
+    this.lambda = lambda;
+    return true;
+  }
+
   /** The current lambda, read asynchronously. */
   async current(): Promise<number> {
     return (await this.lambda.data())[0]!;

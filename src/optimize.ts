@@ -13,6 +13,10 @@ import { describe, FgvisArgumentError, throwIfAborted } from './errors';
 export interface Optimizer {
   /** Name, e.g. `'adam'`. */
   readonly name: string;
+  /** The step size; may be changed between steps. */
+  learningRate: number;
+  /** Forget the state (moments, step count), e.g. after the variable was reset. */
+  reset(): void;
   /** Apply one update `param <- param - step(grad)`. `grad` is not disposed. */
   apply(param: tf.Variable, grad: tf.Tensor): void;
   /** Free the optimiser's state. Idempotent. */
@@ -46,12 +50,20 @@ export function adam(options: AdamOptions = {}): Optimizer {
   let t = 0;
   return {
     name: 'adam',
+    learningRate,
+    reset() {
+      m?.dispose();
+      v?.dispose();
+      m = v = null;
+      t = 0;
+    },
     apply(param, grad) {
+      const lr = this.learningRate;
       t += 1;
       const [m1, v1] = tf.tidy(() => {
         const mNew = m === null ? tf.mul(1 - beta1, grad) : tf.add(tf.mul(beta1, m), tf.mul(1 - beta1, grad));
         const vNew = v === null ? tf.mul(1 - beta2, tf.square(grad)) : tf.add(tf.mul(beta2, v), tf.mul(1 - beta2, tf.square(grad)));
-        const stepSize = (learningRate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+        const stepSize = (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
         param.assign(tf.sub(param, tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(vNew), epsilon)))));
         return [mNew, vNew];
       });
@@ -61,9 +73,7 @@ export function adam(options: AdamOptions = {}): Optimizer {
       v = v1!;
     },
     dispose() {
-      m?.dispose();
-      v?.dispose();
-      m = v = null;
+      this.reset();
     },
   };
 }
@@ -84,18 +94,23 @@ export function sgd(options: SgdOptions = {}): Optimizer {
   let velocity: tf.Tensor | null = null;
   return {
     name: 'sgd',
+    learningRate,
+    reset() {
+      velocity?.dispose();
+      velocity = null;
+    },
     apply(param, grad) {
+      const lr = this.learningRate;
       const next = tf.tidy(() => {
         const vNew = velocity === null || momentum === 0 ? tf.clone(grad) : tf.add(tf.mul(momentum, velocity), grad);
-        param.assign(tf.sub(param, tf.mul(learningRate, vNew)));
+        param.assign(tf.sub(param, tf.mul(lr, vNew)));
         return vNew;
       });
       velocity?.dispose();
       velocity = next;
     },
     dispose() {
-      velocity?.dispose();
-      velocity = null;
+      this.reset();
     },
   };
 }
@@ -123,7 +138,11 @@ export interface OptimizeOptions {
   afterUpdate?: (step: number) => void;
   /** Progress callback, awaited when it returns a promise. Receives every step's record. */
   onStep?: (record: StepRecord) => void | Promise<void>;
-  /** Stop early when it returns true; called with the history read so far. */
+  /**
+   * Called with the history read so far, after each read; return true to stop.
+   * It may also steer the run between steps (e.g. restore a better iterate and
+   * call the optimiser's `reset()`).
+   */
   shouldStop?: (history: readonly StepRecord[]) => boolean;
   /** Aborts between steps; the call rejects with the signal's reason. */
   signal?: AbortSignal;

@@ -10,6 +10,7 @@ import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
 import type { MaskParameterization, Reference } from './mask';
 import type { ScoresOption } from './model';
 import type { StepRecord } from './optimize';
+import type { BackoffOptions, EarlyStopOptions } from './control';
 import { DEFAULT_FILTERED_ACTIVATIONS } from './filter/activations';
 
 /** What `onStep` receives after each optimisation step. */
@@ -24,16 +25,6 @@ export interface ExplainStep extends StepRecord {
   l1: number;
   /** The lambda in use at this step. */
   lambda: number;
-}
-
-/** Early stopping: stop once the sparsest mask meeting the score goal has stopped improving. */
-export interface EarlyStopOptions {
-  /** Steps without improvement before stopping; default 40. */
-  patience?: number;
-  /** Smallest decrease of the mask's mean that counts as improvement; default 0.002. */
-  minDelta?: number;
-  /** Never stop before this step; default 60. */
-  minSteps?: number;
 }
 
 /** Options of `explain()`. Every option is optional; defaults in {@link EXPLAIN_DEFAULTS}. */
@@ -68,6 +59,8 @@ export interface ExplainOptions {
   outputNode?: string;
   /** Early stopping, or `false` to always run `steps` steps; default on. */
   earlyStop?: EarlyStopOptions | false;
+  /** The automatic lambda's back-off guard, or `false`; default on (see `BackoffOptions`). */
+  backoff?: BackoffOptions | false;
   /** Progress callback after each step; may be async (awaited). */
   onStep?: (step: ExplainStep) => void | Promise<void>;
   /** Abort the run: the call rejects with the signal's reason and leaves nothing behind. */
@@ -92,12 +85,13 @@ export const EXPLAIN_DEFAULTS = {
   parameterization: 'clip',
   scores: 'auto',
   earlyStop: { patience: 40, minDelta: 0.002, minSteps: 60 },
+  backoff: { after: 10, maxBackoffs: 4, learningRateFactor: 0.5, lambdaFactor: 0.5 },
   readEvery: 10,
 } as const;
 
 const KNOWN_OPTIONS = [
   'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference',
-  'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'onStep', 'signal', 'seed',
+  'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
   'readEvery',
 ] as const;
 
@@ -154,6 +148,7 @@ export interface ResolvedExplainOptions {
   scores: ScoresOption;
   outputNode: string | undefined;
   earlyStop: Required<EarlyStopOptions> | false;
+  backoff: Required<BackoffOptions> | false;
   onStep: ExplainOptions['onStep'];
   signal: AbortSignal | undefined;
   seed: number | undefined;
@@ -220,6 +215,25 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
       throw new FgvisArgumentError(fn, 'options.earlyStop.minDelta', `must be a non-negative number, got ${describe(earlyStop.minDelta)}`);
     }
   }
+  let backoff: Required<BackoffOptions> | false = false;
+  if (o.backoff !== false) {
+    const b = o.backoff ?? {};
+    if (typeof b !== 'object' || b === null) {
+      throw new FgvisArgumentError(fn, 'options.backoff', `must be false or an object, got ${describe(b)}`);
+    }
+    checkOptionNames(fn, b, ['after', 'maxBackoffs', 'learningRateFactor', 'lambdaFactor'], 'options.backoff');
+    backoff = { ...D.backoff, ...b };
+    positiveInteger(fn, 'backoff.after', backoff.after);
+    if (!Number.isInteger(backoff.maxBackoffs) || backoff.maxBackoffs < 0) {
+      throw new FgvisArgumentError(fn, 'options.backoff.maxBackoffs', `must be a non-negative integer, got ${describe(backoff.maxBackoffs)}`);
+    }
+    for (const k of ['learningRateFactor', 'lambdaFactor'] as const) {
+      const v = backoff[k];
+      if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+        throw new FgvisArgumentError(fn, `options.backoff.${k}`, `must be a number in (0, 1], got ${describe(v)}`);
+      }
+    }
+  }
   if (o.onStep !== undefined && typeof o.onStep !== 'function') {
     throw new FgvisArgumentError(fn, 'options.onStep', `must be a function, got ${describe(o.onStep)}`);
   }
@@ -233,7 +247,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? (o.onStep ? 1 : D.readEvery));
   return {
     game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference: reference as Reference | Tensor,
-    blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, onStep: o.onStep, signal, seed: o.seed,
+    blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,
     readEvery,
   };
 }

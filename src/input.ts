@@ -1,0 +1,65 @@
+/**
+ * Validation shared by every method with fgvis's call shape
+ * `(model, input, target, options)`: the input image and the target class.
+ *
+ * @packageDocumentation
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, FgvisArgumentError } from './errors';
+
+/**
+ * Validate the input tensor and return it as `[1,H,W,C]`: a reshape owned by
+ * the caller (dispose it); the user's tensor is never modified or disposed.
+ * Checks: a live float32 tensor of rank 3 `[H,W,C]` or rank 4 `[1,H,W,C]`,
+ * not empty, every value finite (read asynchronously).
+ *
+ * @param input The user's input.
+ * @param fn The function name used in error messages, e.g. `'explain'`.
+ * @throws FgvisArgumentError naming `fn` and `input`.
+ */
+export async function checkInput(input: unknown, fn: string): Promise<tf.Tensor4D> {
+  if (!(input instanceof tf.Tensor)) {
+    throw new FgvisArgumentError(fn, 'input', `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
+  }
+  if (input.isDisposed) throw new FgvisArgumentError(fn, 'input', 'is a disposed tensor');
+  if (input.rank !== 3 && input.rank !== 4) {
+    throw new FgvisArgumentError(fn, 'input', `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
+  }
+  if (input.rank === 4 && input.shape[0] !== 1) {
+    throw new FgvisArgumentError(fn, 'input', `must have batch size 1, got shape [${input.shape.join(',')}]`);
+  }
+  if (input.dtype !== 'float32') {
+    throw new FgvisArgumentError(fn, 'input', `must be a float32 tensor in the model's input space, got dtype ${input.dtype}`);
+  }
+  if (input.size === 0) throw new FgvisArgumentError(fn, 'input', `must not be empty, got shape [${input.shape.join(',')}]`);
+  const values = await input.data();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) {
+      throw new FgvisArgumentError(fn, 'input', `must be finite, got ${Number.isNaN(values[i]!) ? 'NaN' : values[i]} at flat index ${i}`);
+    }
+  }
+  return tf.reshape(input, input.rank === 4 ? input.shape : [1, ...input.shape]) as tf.Tensor4D;
+}
+
+/**
+ * Resolve the target class: `'top'` is the class with the highest
+ * probability in `probs` (the first on ties); a number must be an integer
+ * class index in `[0, probs.length - 1]`.
+ *
+ * @param target The user's target.
+ * @param probs The model's class probabilities on the input.
+ * @param fn The function name used in error messages.
+ * @throws FgvisArgumentError naming `fn` and `target`.
+ */
+export function checkTarget(target: unknown, probs: ArrayLike<number>, fn: string): number {
+  const numClasses = probs.length;
+  if (target === 'top') {
+    let best = 0;
+    for (let i = 1; i < numClasses; i++) if (probs[i]! > probs[best]!) best = i;
+    return best;
+  }
+  if (typeof target !== 'number' || !Number.isInteger(target) || target < 0 || target >= numClasses) {
+    throw new FgvisArgumentError(fn, 'target', `must be 'top' or an integer class index in [0, ${numClasses - 1}], got ${describe(target)}`);
+  }
+  return target;
+}
