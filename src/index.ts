@@ -81,3 +81,4 @@ export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, ty
 export { FgvisArgumentError, FgvisModelError } from './errors';
 export type { Attribution, AttributionMethod } from "./attribution";
 export * from './metrics';
+export * from './baselines';
