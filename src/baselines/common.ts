@@ -337,41 +337,12 @@ export async function usableBatchSize(p: Prepared, requested: number): Promise<n
 }
 
 /**
- * Free what an abandoned gradient tape still holds. While a tape records,
- * tfjs keeps a clone of every tensor a kernel saves for its backward pass,
- * and frees them only after a successful backward pass: when the forward or
- * backward pass throws (a failing model, a missing kernel), the clones stay
- * allocated. Called after such a throw at the outermost gradient level, this
- * frees them as tfjs would have.
- */
-export function releaseAbandonedTape(): void {
-  const state = tf.engine().state;
-  if (state.gradientDepth === 0 && Array.isArray(state.activeTape)) {
-    for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
-    state.activeTape = null as unknown as typeof state.activeTape;
-  }
-}
-
-/**
- * Run a synchronous gradient computation with fgvis's input-gradient
- * kernels; if it throws, release the abandoned tape (no tensor leaks).
- */
-export function computeGradients<T>(f: () => T): T {
-  try {
-    return withInputGradientKernels(f);
-  } catch (e) {
-    releaseAbandonedTape();
-    throw e;
-  }
-}
-
-/**
  * Gradient of the sum over the batch of the target's class scores with
  * respect to the batch `xs` `[B,H,W,C]` (each row gets its own gradient),
  * computed with fgvis's input-gradient kernels. New tensor.
  */
 export function inputGradient(p: Prepared, xs: tf.Tensor4D): tf.Tensor4D {
-  return computeGradients(() => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(p.classScores(v as tf.Tensor4D)))(xs) as tf.Tensor4D));
+  return withInputGradientKernels(() => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(p.classScores(v as tf.Tensor4D)))(xs) as tf.Tensor4D));
 }
 
 // ---------------------------------------------------------------------------

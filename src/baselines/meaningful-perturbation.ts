@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { withInputGradientKernels } from '../kernels';
 import type { Attribution } from '../attribution';
 import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '../errors';
 import { assertGradientsRegistered } from '../filter';
@@ -17,7 +18,6 @@ import { adam, optimize, type StepRecord } from '../optimize';
 import {
   bilinearMatrix,
   checkModelReadOptions,
-  computeGradients,
   checkOptionsObject,
   checkScoreOption,
   checkSignal,
@@ -245,7 +245,7 @@ export async function meaningfulPerturbation(
           return tf.add(classTerm, tf.add(sparse, smooth)) as tf.Scalar;
         };
         try {
-          const { value, grad } = computeGradients(() => tf.valueAndGrad(loss)(v));
+          const { value, grad } = withInputGradientKernels(() => tf.valueAndGrad(loss)(v));
           return { grad, record: { loss: value, score: s! } };
         } catch (e) {
           (s as tf.Scalar | null)?.dispose();

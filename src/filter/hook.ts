@@ -25,8 +25,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getGradient, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import { FgvisArgumentError, FgvisModelError, describe } from '../errors';
 import { swapGradients, withSwaps } from '../registry';
+import { engineState, withTapeCleanup } from '../tape';
 import { DEFAULT_FILTERED_ACTIVATIONS } from './activations';
-import { ActivationBounds, type ActivationBound } from './bounds';
+import { ActivationBounds, disposeBound, NonNegativeBound, type ActivationBound } from './bounds';
+import { fusedGate, type FusedActivation } from './fast-gate';
 
 /** Options shared by {@link captureBounds}, {@link withGradientFilter} and {@link GradientFilter}. */
 export interface GradientFilterOptions {
@@ -42,6 +44,14 @@ export interface GradientFilterOptions {
    * small reduction per activation). Default `false`.
    */
   measureBlocked?: boolean;
+  /**
+   * Filtering passes on cpu and wasm: gate (and, for `Relu` / `Relu6`, compute
+   * the activation's gradient) in one pass over the data instead of a chain of
+   * tfjs ops (default `true`; the same values up to the sign of zero, see `fast-gate.ts`). The `Relu` / `Relu6`
+   * shortcut assumes tfjs's own gradients for them (it is skipped when the
+   * registered gradient saves other tensors than tfjs's does).
+   */
+  fused?: boolean;
 }
 
 /** What a filtering pass did. Contains no tensors. */
@@ -77,6 +87,8 @@ interface PassState {
   readonly blocked: Tensor[] | null;
   /** Filter mode: number of gated elements. */
   elements: number;
+  /** Filter mode: gate in one pass where the backend allows it. */
+  readonly fused: boolean;
 }
 
 /** The function that is currently running hooked, to refuse nesting. */
@@ -125,15 +137,12 @@ export function captureBounds<T>(
   checkFunction(fn, f);
   assertGradientsRegistered(fn);
   const activations = resolveActivations(fn, options, null);
-  const state = newState(fn, 'capture', null, false);
+  const state = newState(fn, 'capture', null, false, false);
   let result: T;
   try {
     result = runHooked(state, activations, f);
   } catch (e) {
-    for (const b of state.captured) {
-      b.lo.dispose();
-      b.hi.dispose();
-    }
+    for (const b of state.captured) disposeBound(b);
     throw e;
   }
   return { result, bounds: new ActivationBounds(state.captured, activations) };
@@ -172,7 +181,7 @@ export function withGradientFilter<T>(
   checkFunction(fn, f);
   assertGradientsRegistered(fn);
   const activations = resolveActivations(fn, options, bounds.activations);
-  const state = newState(fn, 'filter', bounds, options.measureBlocked === true);
+  const state = newState(fn, 'filter', bounds, options.measureBlocked === true, options.fused !== false);
   const mark = tensorIdMark();
   let result: T;
   try {
@@ -271,6 +280,7 @@ function newState(
   mode: 'capture' | 'filter',
   bounds: ActivationBounds | null,
   measureBlocked: boolean,
+  fused: boolean,
 ): PassState {
   return {
     fn,
@@ -282,6 +292,7 @@ function newState(
     bounds,
     blocked: measureBlocked ? [] : null,
     elements: 0,
+    fused,
   };
 }
 
@@ -336,12 +347,9 @@ function runHooked<T>(state: PassState, activations: readonly string[], f: () =>
   }
   const replacements = new Map<string, GradConfig>();
   for (const k of activations) replacements.set(k, hookedConfig(k, getGradient(k)!, state));
-  const engine = engineState();
-  const depthAtEntry = engine?.gradientDepth;
-  const tapeAtEntry = engine?.activeTape;
   activeCall = fn;
   try {
-    return withSwaps([() => swapGradients(replacements)], () => {
+    return withTapeCleanup(() => withSwaps([() => swapGradients(replacements)], () => {
       const out = f();
       if (isPromiseLike(out)) {
         // The registry is restored below; silence the abandoned promise's rejection.
@@ -354,10 +362,7 @@ function runHooked<T>(state: PassState, activations: readonly string[], f: () =>
         );
       }
       return out;
-    });
-  } catch (e) {
-    disposeStaleTape(depthAtEntry, tapeAtEntry);
-    throw e;
+    }));
   } finally {
     state.open = false;
     activeCall = null;
@@ -386,18 +391,35 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
       checkSinglePass(state);
       const index = state.visited++;
       if (state.mode === 'capture') {
-        const [lo, hi] = tf.tidy(() => [tf.minimum(h, 0), tf.maximum(h, 0)]);
-        state.captured.push({ kernel, shape: h.shape.slice(), lo: tf.keep(lo!), hi: tf.keep(hi!) });
+        if (nonNegativeOutput(kernel, attrs)) {
+          // lo = min(0, h) is all zeros: store hi only.
+          const hi = tf.tidy(() => tf.maximum(h, 0));
+          state.captured.push(new NonNegativeBound(kernel, h.shape.slice(), tf.keep(hi)));
+        } else {
+          const [lo, hi] = tf.tidy(() => [tf.minimum(h, 0), tf.maximum(h, 0)]);
+          state.captured.push({ kernel, shape: h.shape.slice(), lo: tf.keep(lo!), hi: tf.keep(hi!) });
+        }
         return original.gradFunc(dy, originalSaved, attrs);
       }
       const bound = matchBound(state, index, kernel, h);
       state.elements += h.size;
       const dy0 = Array.isArray(dy) ? dy[0]! : dy;
-      const gated = tf.tidy(() => {
-        const inside = tf.logicalAnd(tf.greaterEqual(h, bound.lo), tf.lessEqual(h, bound.hi));
-        if (state.blocked) state.blocked.push(tf.keep(tf.sum(tf.cast(tf.logicalNot(inside), 'float32'))));
-        return tf.where(inside, dy0, tf.zerosLike(dy0));
-      });
+      const lo = bound.loIsZero === true ? null : bound.lo;
+      const fast = state.fused && state.blocked === null;
+      // Relu / Relu6 with tfjs's gradient: gate and differentiate in one pass.
+      if (fast && !Array.isArray(dy) && isStockReluLike(kernel, original)) {
+        const x = originalSaved[0]!;
+        const dx = fusedGate(dy0, h, lo, bound.hi, kernel as FusedActivation, x);
+        if (dx !== null) return { x: () => dx };
+      }
+      const gated =
+        (fast ? fusedGate(dy0, h, lo, bound.hi, null, null) : null) ??
+        tf.tidy(() => {
+          const inside =
+            lo === null ? tf.lessEqual(h, bound.hi) : tf.logicalAnd(tf.greaterEqual(h, lo), tf.lessEqual(h, bound.hi));
+          if (state.blocked) state.blocked.push(tf.keep(tf.sum(tf.cast(tf.logicalNot(inside), 'float32'))));
+          return tf.where(inside, dy0, tf.zerosLike(dy0));
+        });
       const grads = original.gradFunc(Array.isArray(dy) ? [gated, ...dy.slice(1)] : gated, originalSaved, attrs);
       const names = Object.keys(grads);
       if (names.length !== 1) return grads; // gated is released with the backward pass's scope
@@ -416,6 +438,33 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
   if (original.saveAllInputs) config.saveAllInputs = true;
   if (original.inputsToSave) config.inputsToSave = original.inputsToSave.slice();
   return config;
+}
+
+/** Kernels whose output is never negative, so that `lo = min(0, h(x))` is all zeros. */
+function nonNegativeOutput(kernel: string, attrs: NamedAttrMap): boolean {
+  if (kernel === 'Relu' || kernel === 'Relu6') return true;
+  if (kernel === 'ClipByValue') {
+    const min = attrs?.['clipValueMin'];
+    return typeof min === 'number' && min >= 0;
+  }
+  return false;
+}
+
+/**
+ * `Relu` / `Relu6` whose registered gradient saves exactly what tfjs's own
+ * does (the input `x`, no outputs), so that its gradient can be computed by
+ * the fused pass (`x > 0`, resp. `0 < x <= 6`).
+ */
+function isStockReluLike(kernel: string, original: GradConfig): boolean {
+  if (kernel !== 'Relu' && kernel !== 'Relu6') return false;
+  const inputs = original.inputsToSave;
+  return (
+    !original.saveAllInputs &&
+    Array.isArray(inputs) &&
+    inputs.length === 1 &&
+    inputs[0] === 'x' &&
+    (original.outputsToSave ?? []).every((o) => !o)
+  );
 }
 
 function matchBound(state: PassState, index: number, kernel: string, h: Tensor): ActivationBound {
@@ -480,37 +529,6 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
     value instanceof Promise ||
     (value != null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function')
   );
-}
-
-// ---------------------------------------------------------------------------
-// tfjs engine internals, used only for cleanup and diagnostics, guarded.
-
-interface EngineStateInternals {
-  gradientDepth: number;
-  activeTape: Array<{ saved?: Tensor[] }> | null;
-  activeScope: { id: number } | null;
-}
-
-function engineState(): EngineStateInternals | null {
-  const s = (tf.engine() as unknown as { state?: Partial<EngineStateInternals> }).state;
-  return s != null && typeof s.gradientDepth === 'number' ? (s as EngineStateInternals) : null;
-}
-
-/**
- * tfjs leaks the tensors saved for backprop when a gradient computation throws
- * (in the forward or in the backward pass): they are kept, and only released
- * at the end of a successful backward pass. When our call started outside any
- * tape and left a tape of its own behind, release it.
- */
-function disposeStaleTape(depthAtEntry: number | undefined, tapeAtEntry: unknown): void {
-  const s = engineState();
-  if (s == null || depthAtEntry !== 0 || s.gradientDepth !== 0) return;
-  const tape = s.activeTape;
-  if (tape == null || tape === tapeAtEntry || !Array.isArray(tape)) return;
-  for (const node of tape) {
-    for (const t of node.saved ?? []) t.dispose();
-  }
-  s.activeTape = null;
 }
 
 /** An id no earlier tensor has: tensor ids are increasing. */
