@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 
 /**
@@ -14,10 +15,54 @@ export interface ActivationBound {
   readonly kernel: string;
   /** Shape of the activation output (and of `lo` and `hi`). */
   readonly shape: readonly number[];
-  /** Lower bound `min(0, h(x))`, same shape as the activation. */
+  /**
+   * Lower bound `min(0, h(x))`, same shape as the activation. For activations
+   * whose outputs are never negative (`Relu`, `Relu6`, `ClipByValue` with a
+   * non-negative minimum) it is all zeros: it is then not stored, and reading
+   * it makes a zeros tensor once (owned by the bounds).
+   */
   readonly lo: Tensor;
   /** Upper bound `max(0, h(x))`, same shape as the activation. */
   readonly hi: Tensor;
+  /** True when `lo` is known to be all zeros (the activation's output is never negative). */
+  readonly loIsZero?: boolean;
+}
+
+/**
+ * A bound whose lower bound is all zeros: stores only `hi`; `lo` is made on
+ * first read (tests, diagnostics), never in a filtering pass.
+ */
+export class NonNegativeBound implements ActivationBound {
+  readonly loIsZero = true;
+  private zeros: Tensor | null = null;
+
+  /** Takes ownership of `hi`. */
+  constructor(
+    readonly kernel: string,
+    readonly shape: readonly number[],
+    readonly hi: Tensor,
+  ) {}
+
+  get lo(): Tensor {
+    if (this.zeros === null) this.zeros = tf.keep(tf.zerosLike(this.hi));
+    return this.zeros;
+  }
+
+  /** Release `hi` (and `lo`, if it was made). */
+  dispose(): void {
+    this.hi.dispose();
+    this.zeros?.dispose();
+    this.zeros = null;
+  }
+}
+
+/** Release the tensors of a bound. */
+export function disposeBound(b: ActivationBound): void {
+  if (b instanceof NonNegativeBound) b.dispose();
+  else {
+    b.lo.dispose();
+    b.hi.dispose();
+  }
 }
 
 /**
@@ -66,9 +111,6 @@ export class ActivationBounds {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    for (const e of this.entries) {
-      e.lo.dispose();
-      e.hi.dispose();
-    }
+    for (const e of this.entries) disposeBound(e);
   }
 }

@@ -12,4 +12,5 @@ export {
 export { conv2DBackpropInputComposite, depthwiseConv2dNativeBackpropInputComposite } from './transposed-conv';
 export { unsortedSegmentSumKernel } from './unsorted-segment-sum';
 export { ZERO_FILTER_GRADIENT_KERNELS, zeroFilterGradientKernel } from './zero-filter-gradient';
+export { clearInputGradientCache, FilterCache, INPUT_GRADIENT_FILTER_CACHE } from './filter-cache';
 export { backendZeros, callKernel, KernelScope } from './kernel-call';

@@ -26,6 +26,7 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { FilterCache } from './filter-cache';
 import { backendZeros, KernelScope } from './kernel-call';
 
 type Conv2DInfo = backend_util.Conv2DInfo;
@@ -87,6 +88,32 @@ function checkDy(kernel: string, dy: TensorInfo, info: Conv2DInfo): void {
   if (dy.dtype !== 'float32') throw new Error(`fgvis kernels: ${kernel} supports float32 dy only, got ${dy.dtype}`);
 }
 
+/**
+ * The derived filter made by `make` in `scope`: through `cache` when given (the
+ * result is then borrowed from the cache, computed once per source filter),
+ * otherwise a scope intermediate.
+ */
+function derivedFilter(
+  scope: KernelScope,
+  cache: FilterCache | undefined,
+  filter: TensorInfo,
+  variant: string,
+  make: (s: KernelScope) => TensorInfo,
+): TensorInfo {
+  if (cache != null) {
+    const hit = cache.get(scope.backendName, scope.backend, filter, variant, () => {
+      const own = new KernelScope(scope.backendName, scope.backend);
+      try {
+        return own.keep(make(own));
+      } finally {
+        own.dispose();
+      }
+    });
+    if (hit != null) return hit;
+  }
+  return make(scope);
+}
+
 function pair(v: unknown, fallback: [number, number]): [number, number] | number {
   if (v == null) return fallback;
   return v as [number, number] | number;
@@ -103,6 +130,7 @@ function pair(v: unknown, fallback: [number, number]): [number, number] | number
  */
 export function depthwiseConv2dNativeBackpropInputComposite(
   backendName: string,
+  cache?: FilterCache,
 ): Omit<KernelConfig, 'kernelName' | 'backendName'> {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -123,8 +151,10 @@ export function depthwiseConv2dNativeBackpropInputComposite(
     try {
       const prepared = dilateAndPad(scope, dy, info);
       if (prepared == null) return backendZeros(backendName, backend as KernelBackend, info.inShape);
-      let g = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
-      if (mult > 1) g = scope.reshape(g, [fh, fw, c * mult, 1]);
+      const g = derivedFilter(scope, cache, filter, 'depthwise-flipped', (s) => {
+        const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+        return mult > 1 ? s.reshape(flipped, [fh, fw, c * mult, 1]) : flipped;
+      });
       let dx = scope.run('DepthwiseConv2dNative', { x: prepared.x, filter: g }, {
         strides: [1, 1],
         pad: prepared.pad,
@@ -153,6 +183,7 @@ export function depthwiseConv2dNativeBackpropInputComposite(
 export function conv2DBackpropInputComposite(
   backendName: string,
   fallback?: KernelFunc,
+  cache?: FilterCache,
 ): Omit<KernelConfig, 'kernelName' | 'backendName'> {
   const kernelFunc: KernelFunc = (args) => {
     const { inputs, backend, attrs } = args;
@@ -177,8 +208,9 @@ export function conv2DBackpropInputComposite(
     try {
       const prepared = dilateAndPad(scope, dy, info);
       if (prepared == null) return backendZeros(backendName, backend as KernelBackend, info.inShape);
-      const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
-      const g = scope.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+      const g = derivedFilter(scope, cache, filter, 'conv-flipped-transposed', (s) =>
+        s.run('Transpose', { x: s.run('Reverse', { x: filter }, { dims: [0, 1] }) }, { perm: [0, 1, 3, 2] }),
+      );
       const dx = scope.run('Conv2D', { x: prepared.x, filter: g }, {
         strides: [1, 1],
         pad: prepared.pad,
