@@ -64,11 +64,14 @@ export interface ScoreModel {
   readonly scoreKind: ScoreKind;
   /** Number of classes (2 for a single sigmoid output). */
   readonly numClasses: number;
-  /** The model's raw output, validated to be `[1, K]`. Returns a new tensor owned by the caller. */
+  /**
+   * The model's raw output for a batch `[N,H,W,C]`, validated to be `[N, K]`
+   * (K as on the image). Returns a new tensor owned by the caller.
+   */
   raw(x: tf.Tensor4D): tf.Tensor2D;
-  /** Log-probabilities `[1, numClasses]`, differentiable. Returns a new tensor owned by the caller. */
+  /** Log-probabilities `[N, numClasses]`, differentiable. Returns a new tensor owned by the caller. */
   logProbs(x: tf.Tensor4D): tf.Tensor2D;
-  /** Probabilities `[1, numClasses]`. Returns a new tensor owned by the caller. */
+  /** Probabilities `[N, numClasses]`. Returns a new tensor owned by the caller. */
   probs(x: tf.Tensor4D): tf.Tensor2D;
 }
 
@@ -85,6 +88,17 @@ export function modelKind(model: unknown): 'graph' | 'layers' | 'function' | und
     return 'graph';
   }
   return undefined;
+}
+
+/**
+ * The index of a LayersModel's output named `outputNode`: an output layer's
+ * name (a Sequential has no `outputNames` before `compile()`) or an output
+ * tensor's name; 0 without a name, -1 when no output has that name.
+ */
+export function layersOutputIndex(l: LayersModelLike, outputNode: string | undefined): number {
+  if (outputNode === undefined) return 0;
+  const byLayer = l.outputs.findIndex((o) => (o.sourceLayer?.name ?? o.name) === outputNode);
+  return byLayer >= 0 ? byLayer : l.outputs.findIndex((o) => o.name === outputNode);
 }
 
 /**
@@ -171,16 +185,11 @@ function forwardFunction(model: ExplainableModel, options: AdaptModelOptions): {
     };
   }
   const l = model as LayersModelLike;
-  // Output names: the output layers' names (a Sequential has no outputNames before compile()).
   const names = l.outputs.map((o) => o.sourceLayer?.name ?? o.name);
-  let index = 0;
-  if (outputNode !== undefined) {
-    index = names.indexOf(outputNode);
-    if (index < 0) index = l.outputs.findIndex((o) => o.name === outputNode);
-    if (index < 0) {
-      throw new FgvisArgumentError(fn, 'options.outputNode', `must be one of the LayersModel's outputs (${names.join(', ')}), got ${describe(outputNode)}`);
-    }
-  } else if (names.length !== 1) {
+  const index = layersOutputIndex(l, outputNode);
+  if (outputNode !== undefined && index < 0) {
+    throw new FgvisArgumentError(fn, 'options.outputNode', `must be one of the LayersModel's outputs (${names.join(', ')}), got ${describe(outputNode)}`);
+  } else if (outputNode === undefined && names.length !== 1) {
     throw new FgvisArgumentError(fn, 'options.outputNode', `is required: the LayersModel has ${names.length} outputs (${names.join(', ')})`);
   }
   return {
@@ -233,12 +242,15 @@ export async function adaptModel(
   const { kind, forward } = forwardFunction(model, options);
   checkInputShape(model, kind, x, fn);
 
+  let width: number | undefined;
   const raw = (input: tf.Tensor4D): tf.Tensor2D => {
     const y = forward(input);
-    if (y.rank !== 2 || y.shape[0] !== 1 || y.shape[1]! < 1) {
+    const n = input.shape[0];
+    if (y.rank !== 2 || y.shape[0] !== n || y.shape[1]! < 1 || (width !== undefined && y.shape[1] !== width)) {
       const shape = y.shape;
       y.dispose();
-      throw new FgvisModelError(fn, `the model's output must have shape [1, classes], got [${shape.join(',')}]`);
+      const expected = n === 1 ? '[1, classes]' : `[${n}, ${width ?? 'classes'}] for a batch of ${n}`;
+      throw new FgvisModelError(fn, `the model's output must have shape ${expected}, got [${shape.join(',')}]`);
     }
     if (y.dtype !== 'float32') {
       const dtype = y.dtype;
@@ -250,7 +262,7 @@ export async function adaptModel(
 
   const first = tf.tidy(() => raw(x));
   const values = await first.data();
-  const width = first.shape[1];
+  width = first.shape[1];
   first.dispose();
   for (const v of values) {
     if (!Number.isFinite(v)) throw new FgvisModelError(fn, 'the model returned a non-finite score on the input (NaN or Infinity)');
@@ -278,36 +290,34 @@ export async function adaptModel(
     scoreKind = scores === 'logits' ? 'logits' : scores === 'probabilities' || isDistribution ? 'probabilities' : 'logits';
   }
 
-  const logProbs = (input: tf.Tensor4D): tf.Tensor2D =>
-    tf.tidy(() => {
-      const y = raw(input);
-      switch (scoreKind) {
-        case 'probabilities':
-          return tf.log(tf.maximum(y, LOG_FLOOR));
-        case 'logits':
-          return tf.logSoftmax(y);
-        case 'sigmoid':
-          return tf.log(tf.maximum(tf.concat([tf.sub(1, y), y], 1), LOG_FLOOR));
-        case 'sigmoid-logit':
-          return tf.log(tf.maximum(tf.sigmoid(tf.concat([tf.neg(y), y], 1)), LOG_FLOOR));
-      }
-    }) as tf.Tensor2D;
-  const probs = (input: tf.Tensor4D): tf.Tensor2D =>
-    tf.tidy(() => {
-      const y = raw(input);
-      switch (scoreKind) {
-        case 'probabilities':
-          return y;
-        case 'logits':
-          return tf.softmax(y);
-        case 'sigmoid':
-          return tf.concat([tf.sub(1, y), y], 1);
-        case 'sigmoid-logit':
-          return tf.sigmoid(tf.concat([tf.neg(y), y], 1));
-      }
-    }) as tf.Tensor2D;
+  const logProbs = (input: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => toLogProbabilities(raw(input), scoreKind));
+  const probs = (input: tf.Tensor4D): tf.Tensor2D => tf.tidy(() => toProbabilities(raw(input), scoreKind));
 
   return { kind, scoreKind, numClasses: width === 1 ? 2 : width, raw, logProbs, probs };
+}
+
+/** Raw output rows `[N, K]` (or `[N, 1]` sigmoid) to probabilities `[N, classes]`. Returns a new tensor. */
+export function toProbabilities(y: tf.Tensor2D, kind: ScoreKind): tf.Tensor2D {
+  return tf.tidy(() => {
+    switch (kind) {
+      case 'probabilities':
+        return tf.clone(y);
+      case 'logits':
+        return tf.softmax(y);
+      case 'sigmoid':
+        return tf.concat([tf.sub(1, y), y], 1);
+      case 'sigmoid-logit':
+        return tf.sigmoid(tf.concat([tf.neg(y), y], 1));
+    }
+  }) as tf.Tensor2D;
+}
+
+/**
+ * Raw output rows to log-probabilities `[N, classes]`, differentiable; a
+ * probability is floored at 1e-30 inside the logarithm. Returns a new tensor.
+ */
+export function toLogProbabilities(y: tf.Tensor2D, kind: ScoreKind): tf.Tensor2D {
+  return tf.tidy(() => (kind === 'logits' ? tf.logSoftmax(y) : tf.log(tf.maximum(toProbabilities(y, kind), LOG_FLOOR)))) as tf.Tensor2D;
 }
 
 /** Select column `c` of a `[1, K]` tensor as a scalar, with `slice` (its gradient needs no scatter kernel). */

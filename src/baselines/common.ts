@@ -8,15 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError, FgvisModelError } from '../errors';
+import { describe, FgvisArgumentError } from '../errors';
 import { checkInput, checkTarget } from '../input';
 import { withInputGradientKernels } from '../kernels';
 import {
   adaptModel,
   type ExplainableModel,
-  type GraphModelLike,
-  type LayersModelLike,
-  type ModelFunction,
   type ScoreKind,
   type ScoreModel,
   type ScoresOption,
@@ -208,44 +205,6 @@ export interface PrepareOptions extends ModelReadOptions {
 }
 
 /**
- * The index of the chosen output of a LayersModel, as the model adapter reads
- * `outputNode`: an output layer's name or an output tensor's name; 0 without one.
- */
-export function layersOutputIndex(l: LayersModelLike, outputNode: string | undefined): number {
-  if (outputNode === undefined) return 0;
-  const byLayer = l.outputs.findIndex((o) => (o.sourceLayer?.name ?? o.name) === outputNode);
-  return byLayer >= 0 ? byLayer : Math.max(0, l.outputs.findIndex((o) => o.name === outputNode));
-}
-
-/** The model's forward pass for a batch, selecting the same output as the adapter. */
-function batchForward(model: ExplainableModel, kind: ScoreModel['kind'], outputNode: string | undefined): (xs: tf.Tensor4D) => tf.Tensor {
-  if (kind === 'function') return (xs) => (model as ModelFunction)(xs);
-  if (kind === 'graph') {
-    const g = model as GraphModelLike;
-    const output = outputNode ?? g.outputNodes[0]!;
-    return (xs) => {
-      const y = g.execute(xs, output);
-      if (Array.isArray(y)) {
-        if (y.length === 1) return y[0]!;
-        tf.dispose(y);
-        throw new Error(`the GraphModel returned ${y.length} outputs`);
-      }
-      return y;
-    };
-  }
-  const l = model as LayersModelLike;
-  const index = layersOutputIndex(l, outputNode);
-  return (xs) => {
-    const y = l.apply(xs, { training: false });
-    if (Array.isArray(y)) {
-      tf.dispose(y.filter((_, i) => i !== index) as tf.Tensor[]);
-      return y[index] as tf.Tensor;
-    }
-    return y as tf.Tensor;
-  };
-}
-
-/**
  * Validate input, model and target for baseline `fn`: returns the prepared
  * model, or throws (leaving nothing behind). The user's input is not touched.
  */
@@ -268,21 +227,7 @@ export async function prepare(
       p.dispose();
     }
     const c = checkTarget(target, probs, fn);
-    const numOutputs = scorer.scoreKind === 'sigmoid' || scorer.scoreKind === 'sigmoid-logit' ? 1 : scorer.numClasses;
-    const rawBatch = batchForward(model, scorer.kind, options.outputNode);
-    const forward = (xs: tf.Tensor4D): tf.Tensor2D => {
-      if (xs.shape[0] === 1) return scorer.raw(xs);
-      const y = rawBatch(xs);
-      if (!(y instanceof tf.Tensor)) {
-        throw new FgvisModelError(fn, `the model returned ${describe(y)} for a batch`);
-      }
-      if (y.rank !== 2 || y.shape[0] !== xs.shape[0] || y.shape[1] !== numOutputs) {
-        const shape = y.shape;
-        y.dispose();
-        throw new FgvisModelError(fn, `for a batch of ${xs.shape[0]} the model returned shape [${shape.join(',')}], expected [${xs.shape[0]},${numOutputs}]`);
-      }
-      return y as tf.Tensor2D;
-    };
+    const forward = (xs: tf.Tensor4D): tf.Tensor2D => scorer.raw(xs);
     let disposed = false;
     return {
       x,

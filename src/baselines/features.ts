@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError, FgvisModelError } from '../errors';
 import type { GraphModelLike, LayersModelLike } from '../model';
-import { layersOutputIndex } from './common';
+import { layersOutputIndex } from '../model';
 
 /** A function model split at its feature map, for Grad-CAM. */
 export interface FeatureSplit {
@@ -298,7 +298,7 @@ function runSymbolic(fn: string, fetch: SymbolicLike, feeds: Map<string, tf.Tens
 export function layersFeatureAccess(fn: string, l: LayersModelLike, outputNode: string | undefined, layer: string | undefined): FeatureAccess {
   const outputs = l.outputs as unknown as unknown[];
   const inputs = l.inputs as unknown as unknown[];
-  const out = outputs[layersOutputIndex(l, outputNode)];
+  const out = outputs[Math.max(0, layersOutputIndex(l, outputNode))];
   if (!isSymbolic(out) || !inputs.every(isSymbolic) || inputs.length !== 1) {
     throw new FgvisModelError(fn, "cannot read the LayersModel's layer graph (model.inputs / model.outputs); pass options.split instead");
   }

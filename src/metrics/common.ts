@@ -5,14 +5,10 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, FgvisModelError } from '../errors';
+import { describe, FgvisArgumentError } from '../errors';
 import {
   adaptModel,
-  modelKind,
   type ExplainableModel,
-  type GraphModelLike,
-  type LayersModelLike,
-  type ModelFunction,
   type ScoreModel,
   type ScoresOption,
 } from '../model';
@@ -160,11 +156,9 @@ export class BatchScorer {
   readonly scorer: ScoreModel;
   private batching: boolean;
   private verified = false;
-  private readonly forward: (x: tf.Tensor4D) => tf.Tensor;
 
-  private constructor(scorer: ScoreModel, forward: (x: tf.Tensor4D) => tf.Tensor, batchSize: number) {
+  private constructor(scorer: ScoreModel, batchSize: number) {
     this.scorer = scorer;
-    this.forward = forward;
     this.batchSize = batchSize;
     this.batching = batchSize > 1;
   }
@@ -180,7 +174,7 @@ export class BatchScorer {
   /** Adapt `model` on `x` (`[1,H,W,C]`, not disposed). */
   static async create(model: ExplainableModel, x: tf.Tensor4D, options: BatchScorerOptions): Promise<BatchScorer> {
     const scorer = await adaptModel(model, x, { scores: options.scores, outputNode: options.outputNode, caller: options.caller });
-    return new BatchScorer(scorer, rawBatchForward(model, options.outputNode), options.batchSize);
+    return new BatchScorer(scorer, options.batchSize);
   }
 
   /**
@@ -219,12 +213,7 @@ export class BatchScorer {
     try {
       result = tf.tidy(() => {
         const xb = build(start, count);
-        const y = this.forward(xb);
-        const width = this.scorer.scoreKind === 'sigmoid' || this.scorer.scoreKind === 'sigmoid-logit' ? 1 : k;
-        if (y.rank !== 2 || y.shape[0] !== count || y.shape[1] !== width || y.dtype !== 'float32') {
-          throw new Error('batch output shape');
-        }
-        const p = toProbs(y as tf.Tensor2D, this.scorer.scoreKind);
+        const p = this.scorer.probs(xb);
         if (this.verified) return tf.reshape(tf.slice(p, [0, target], [count, 1]), [count]);
         // First batch: compare its first row with a single-image pass.
         const single = this.scorer.probs(tf.slice(xb, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D);
@@ -247,55 +236,3 @@ export class BatchScorer {
   }
 }
 
-/** Raw output rows `[B, K]` to probabilities, per score kind (as the single-image adapter). */
-function toProbs(y: tf.Tensor2D, kind: ScoreModel['scoreKind']): tf.Tensor2D {
-  return toProbsAny(y, kind) as tf.Tensor2D;
-}
-
-function toProbsAny(y: tf.Tensor2D, kind: ScoreModel['scoreKind']): tf.Tensor {
-  switch (kind) {
-    case 'probabilities':
-      return y;
-    case 'logits':
-      return tf.softmax(y);
-    case 'sigmoid':
-      return tf.concat([tf.sub(1, y), y], 1);
-    case 'sigmoid-logit':
-      return tf.sigmoid(tf.concat([tf.neg(y), y], 1));
-  }
-}
-
-/** The model's raw forward on a batch (no shape checks: {@link BatchScorer} checks). */
-function rawBatchForward(model: ExplainableModel, outputNode: string | undefined): (x: tf.Tensor4D) => tf.Tensor {
-  const kind = modelKind(model);
-  if (kind === 'function') return (x) => (model as ModelFunction)(x);
-  if (kind === 'graph') {
-    const g = model as GraphModelLike;
-    const output = outputNode ?? g.outputNodes[0];
-    return (x) => {
-      const y = g.execute(x, output);
-      if (Array.isArray(y)) {
-        if (y.length === 1) return y[0]!;
-        tf.dispose(y);
-        throw new Error('several outputs');
-      }
-      return y;
-    };
-  }
-  if (kind === 'layers') {
-    const l = model as LayersModelLike;
-    // The same output the single-image adapter picked (it validated the name already).
-    const names = l.outputs.map((o) => o.sourceLayer?.name ?? o.name);
-    let index = outputNode === undefined ? 0 : names.indexOf(outputNode);
-    if (index < 0) index = l.outputs.findIndex((o) => o.name === outputNode);
-    return (x) => {
-      const y = l.apply(x, { training: false });
-      if (Array.isArray(y)) {
-        tf.dispose(y.filter((_, i) => i !== index) as tf.Tensor[]);
-        return y[index] as tf.Tensor;
-      }
-      return y as tf.Tensor;
-    };
-  }
-  throw new FgvisModelError('BatchScorer', `unsupported model ${describe(model)}`);
-}
