@@ -131,10 +131,11 @@ export async function explain(
     if (o.defense) filter = new GradientFilter({ activations: o.activations });
 
     // The class term's gradient: the only one that goes through the model (and the filter).
-    const classGradient = (param: tf.Tensor) => {
+    // `valuesOf` maps the parameter to mask values (the identity for the capture pass below).
+    const classGradient = (param: tf.Tensor, valuesOf: (p: tf.Tensor) => tf.Tensor = m0.valuesOf) => {
       let score: tf.Scalar | null = null;
       const f = (p: tf.Tensor) => {
-        const lp = scorer.logProbs(composeExplanation(m0.valuesOf(p), x, r) as tf.Tensor4D);
+        const lp = scorer.logProbs(composeExplanation(valuesOf(p), x, r) as tf.Tensor4D);
         score = tf.keep(tf.exp(selectClass(lp, c)));
         return loss.classTerm(lp);
       };
@@ -149,11 +150,12 @@ export async function explain(
     };
 
     // Bounds must come from a pass at e = x exactly: the clipped mask starts at
-    // ones, so its first step is that pass; the sigmoid mask needs its own.
+    // ones, so its first step is that pass; the sigmoid mask (0.999 at the
+    // start) needs its own pass, with the mask itself set to ones.
     if (filter && o.parameterization !== 'clip') {
       tf.tidy(() => {
         const ones = tf.onesLike(x);
-        const { value, grad, score } = classGradient(ones);
+        const { value, grad, score } = classGradient(ones, (p) => p);
         tf.dispose([value, grad, score]);
       });
     }

@@ -82,3 +82,4 @@ export { FgvisArgumentError, FgvisModelError } from './errors';
 export type { Attribution, AttributionMethod } from "./attribution";
 export * from './metrics';
 export * from './baselines';
+export * from './render';

@@ -212,6 +212,19 @@ describeEachBackend('explain: the public contract', () => {
     r.dispose();
   });
 
+  it('captures the bounds at e = x also for the sigmoid mask (which starts at 0.999, not 1)', async () => {
+    // A bias-free ReLU unit: h(m x) = m h(x). Bounds taken anywhere below m = 0.999
+    // would gate every gradient at the start and the mask could not move with lambda 0.
+    const w = tf.randomUniform([3, 2], 0.5, 1, 'float32', 3);
+    const model = (x: tf.Tensor4D) => tf.tidy(() => tf.softmax(tf.sum(tf.matMul(tf.relu(tf.reshape(x, [-1, 3])), w), 0, true) as tf.Tensor2D));
+    const x = tf.randomUniform([4, 4, 3], 0.1, 1, 'float32', 2);
+    const r = await explain(model, x, 1, { steps: 5, game: 'deletion', lambda: 0, parameterization: 'sigmoid', earlyStop: false, learningRate: 1 });
+    const m = await r.mask.data();
+    expect(Math.min(...m)).toBeLessThan(0.99);
+    expect(r.filtered).toBe(1);
+    r.dispose();
+  });
+
   it('is deterministic for the same seed and inputs', async () => {
     const model = residualNet();
     const x = tf.randomUniform([6, 6, 3], 0, 1, 'float32', 1);

@@ -1,0 +1,81 @@
+/**
+ * Exit codes and the error type of the `fgvis` command-line tool. Every
+ * failure becomes one line on stderr and one of these exit codes.
+ *
+ * @packageDocumentation
+ */
+import { FgvisArgumentError, FgvisModelError } from '../errors';
+import { MissingPackageError } from '../node/resolve-package';
+
+/** The exit codes of `fgvis` (documented in `fgvis --help`). */
+export const EXIT = {
+  /** Success. */
+  OK: 0,
+  /** An unexpected internal error (a bug: please report it with `--verbose` output). */
+  INTERNAL: 1,
+  /** Invalid command line: unknown option, bad option value, missing argument. */
+  USAGE: 2,
+  /** A file named on the command line does not exist (image, model, labels). */
+  NOT_FOUND: 3,
+  /** The image cannot be decoded (not a PNG/JPEG, or corrupt). */
+  BAD_IMAGE: 4,
+  /** The target is not a class of the model (by name or index). */
+  BAD_TARGET: 5,
+  /** The model cannot be loaded or explained (e.g. it cannot be differentiated). */
+  MODEL: 6,
+  /** A package is missing (a built-in model's, a tfjs backend, tfjs-layers); the message names the install command. */
+  MISSING_PACKAGE: 7,
+  /** An output file cannot be written. */
+  WRITE: 8,
+  /** Interrupted (Ctrl-C). */
+  ABORTED: 130,
+} as const;
+
+/** One of the {@link EXIT} codes. */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** The lines `fgvis --help` shows for the exit codes. */
+export const EXIT_CODE_HELP = [
+  'Exit codes:',
+  '  0    success',
+  '  1    internal error (a bug; rerun with --verbose and report it)',
+  '  2    invalid command line (unknown option, bad value)',
+  '  3    file not found (image, model, labels)',
+  '  4    image cannot be decoded (not PNG/JPEG, or corrupt)',
+  '  5    target is not a class of the model',
+  '  6    model cannot be loaded or explained (e.g. not differentiable)',
+  '  7    missing package (the message names the npm install command)',
+  '  8    output file cannot be written',
+  '  130  interrupted',
+].join('\n');
+
+/** A failure of the CLI with its exit code and a one-line message. */
+export class CliError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A library error message without its `Error in fn: ` prefix, on one line. */
+export function plainMessage(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/^Error in \w+: /, '').replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}
+
+/** The exit code and the one-line message for any error thrown by a command. */
+export function classify(e: unknown): { code: ExitCode; message: string } {
+  if (e instanceof CliError) return { code: e.exitCode, message: plainMessage(e) };
+  if (isAbort(e)) return { code: EXIT.ABORTED, message: 'interrupted' };
+  if (e instanceof MissingPackageError) return { code: EXIT.MISSING_PACKAGE, message: plainMessage(e) };
+  if (e instanceof FgvisModelError) return { code: EXIT.MODEL, message: `the model cannot be explained: ${plainMessage(e)}` };
+  if (e instanceof FgvisArgumentError && e.argument === 'target') return { code: EXIT.BAD_TARGET, message: plainMessage(e) };
+  if (e instanceof FgvisArgumentError) return { code: EXIT.USAGE, message: plainMessage(e) };
+  return { code: EXIT.INTERNAL, message: `internal error: ${plainMessage(e)}` };
+}

@@ -1,0 +1,84 @@
+/**
+ * The `fgvis` executable as users run it: the CLI entry is built with tsup
+ * (the project's bundler, same entry and externals as `npm run build`, no
+ * type declarations) into a scratch folder and spawned as a child process,
+ * so the shebang, ESM bundling, dynamic backend imports and exit codes are
+ * exercised for real, whether or not `dist/` exists.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'tsup';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FACE, ROOT, photo, pngSize, tempDir } from './helpers';
+
+// Inside the repository (so the bundle resolves node_modules), one folder per run (parallel runs do not clash).
+const CACHE = join(ROOT, 'node_modules', '.cache');
+let OUT_DIR: string;
+let CLI: string;
+let cwd: string;
+
+beforeAll(async () => {
+  mkdirSync(CACHE, { recursive: true });
+  OUT_DIR = mkdtempSync(join(CACHE, 'fgvis-cli-test-'));
+  CLI = join(OUT_DIR, 'cli.js');
+  await build({
+    config: false,
+    entry: { cli: join(ROOT, 'src/cli/main.ts') },
+    format: ['esm'],
+    outDir: OUT_DIR,
+    target: 'es2022',
+    platform: 'node',
+    external: [/^@tensorflow\//],
+    dts: false,
+    sourcemap: false,
+    silent: true,
+  });
+  cwd = tempDir();
+}, 60_000);
+
+afterAll(() => {
+  for (const d of [OUT_DIR, cwd]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+function fgvis(args: string[]) {
+  // Spawned directly, not through `node`: the shebang and the executable bit are part of what ships.
+  const r = spawnSync(CLI, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the built fgvis executable', () => {
+  it('is wired as the package bin and a tsup entry', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.bin).toEqual({ fgvis: 'dist/cli.js' });
+    expect(readFileSync(join(ROOT, 'tsup.config.ts'), 'utf8')).toMatch(/cli: 'src\/cli\/main\.ts'/);
+    expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(statSync(CLI).mode & 0o111).not.toBe(0);
+  });
+
+  it('--help and models exit 0', () => {
+    const help = fgvis(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: fgvis');
+    const models = fgvis(['models']);
+    expect(models.code).toBe(0);
+    expect(models.stdout.split('\n')[0]).toMatch(/^nsfw-mobilenet-v2-graph +224x224x3 +5 classes/);
+  });
+
+  it('an error is one line on stderr with its exit code', () => {
+    const r = fgvis(['explain', '--model', 'emotion', '--image', 'missing.jpg']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('fgvis: error: image file not found: missing.jpg\n');
+  });
+
+  it('explains the astronaut face with the emotion model on wasm; no progress bar when stderr is a pipe', () => {
+    const r = fgvis(['explain', '--model', 'emotion', '--image', photo('astronaut.png'), '--crop', FACE, '--steps', '5', '--json', 'r.json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^emotion: happy \(class 3\), preservation/);
+    expect(pngSize(join(cwd, 'fgvis-astronaut.png')).width).toBe(1064);
+    const report = JSON.parse(readFileSync(join(cwd, 'r.json'), 'utf8'));
+    expect(report).toMatchObject({ backend: 'wasm', steps: 5, target: { index: 3, name: 'happy' } });
+    expect(existsSync(join(cwd, 'r.json'))).toBe(true);
+  });
+});
