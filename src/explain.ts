@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FgvisModelError, throwIfAborted } from './errors';
+import { FgvisArgumentError, FgvisModelError, describe, gradientError, throwIfAborted } from './errors';
 import { GradientFilter, assertGradientsRegistered } from './filter';
 import { checkInput, checkTarget } from './input';
 import { withInputGradientKernels } from './kernels';
@@ -17,7 +17,7 @@ import { buildLoss, type Game } from './loss';
 import { composeExplanation, createMask, makeReference, type Mask } from './mask';
 import { adaptModel, selectClass, type ExplainableModel, type ScoreModel } from './model';
 import { adam, optimize, sgd, type StepRecord } from './optimize';
-import { resolveExplainOptions, type ExplainOptions, type ExplainStep } from './options';
+import { resolveExplainOptions, type ExplainLive, type ExplainOptions, type ExplainStep } from './options';
 
 /** The class to explain: an index, or `'top'` for the model's predicted class on the input. */
 export type Target = number | 'top';
@@ -96,6 +96,11 @@ export async function explain(
   const o = resolveExplainOptions(options, fn);
   throwIfAborted(o.signal);
   assertGradientsRegistered(fn);
+  for (const k of o.activations) {
+    if (tf.getGradient(k) == null) {
+      throw new FgvisArgumentError(fn, 'options.activations', `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`);
+    }
+  }
   const x = await checkInput(input, fn);
 
   // Everything the run owns, freed in `finally` whatever happens.
@@ -111,6 +116,11 @@ export async function explain(
     imageProbs = tf.tidy(() => scorer.probs(x));
     const c = checkTarget(target, await imageProbs.data(), fn);
     reference = makeReference(x, o.reference, { blurSigma: o.blurSigma, seed: o.seed, caller: fn });
+    if (reference !== null && o.reference instanceof tf.Tensor) {
+      const values = await reference.data();
+      const i = values.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) throw new FgvisArgumentError(fn, 'options.reference', `must be finite, got ${describe(values[i])} at flat index ${i}`);
+    }
     const scoreImage = (await imageProbs.data())[c]!;
     const referenceInput = reference ?? tf.zerosLike(x);
     let scoreReference: number;
@@ -140,12 +150,13 @@ export async function explain(
         return loss.classTerm(lp);
       };
       try {
-        const compute = () => tf.valueAndGrad(f)(param);
+        // In a tidy: tfjs does not free the forward output when the backward pass throws.
+        const compute = () => tf.tidy(() => tf.valueAndGrad(f)(param));
         const out = withInputGradientKernels(() => (filter ? filter.run(compute) : compute()));
         return { ...out, score: score! };
       } catch (e) {
         (score as tf.Scalar | null)?.dispose();
-        throw e;
+        throw gradientError(fn, e);
       }
     };
 
@@ -169,12 +180,26 @@ export async function explain(
       optimizer,
       assignMask: (values) => m0.assign(values),
     });
+    const live: ExplainLive = { mask: () => tf.tidy(() => tf.reshape(m0.values(), input.shape)) };
     const { steps, history } = await optimize(m0.param, {
       steps: o.steps,
       optimizer,
       signal: o.signal,
       readEvery: o.readEvery,
-      onStep: o.onStep as ((r: StepRecord) => void | Promise<void>) | undefined,
+      // Every record is checked as soon as it is read: a non-finite loss or gradient stops the run there.
+      onStep: (r: StepRecord) => {
+        const bad = ['loss', 'score', 'gradientCheck'].find((k) => !Number.isFinite(r[k]!));
+        if (bad !== undefined) {
+          const what = bad === 'gradientCheck' ? 'the gradient of the loss became non-finite (NaN or Infinity)' : `the ${bad} became ${r[bad]}`;
+          throw new FgvisModelError(
+            fn,
+            `${what} at step ${r.step}: the model's output or its gradient overflowed on the explanation; ` +
+              'check the model on inputs between the image and the reference, or try a smaller options.learningRate',
+          );
+        }
+        delete (r as Record<string, number>).gradientCheck;
+        return o.onStep?.(r as ExplainStep, live);
+      },
       shouldStop: control.shouldStop,
       computeStep: () => {
         const { value, grad, score } = classGradient(m0.param);
@@ -193,7 +218,10 @@ export async function explain(
               l1: tf.keep(tf.mean(m) as tf.Scalar),
               lambda: tf.keep(tf.clone(lambda)),
             };
-            return { grad: tf.keep(tf.add(grad, tf.mul(lambda, sparsityGrad))), record };
+            const total = tf.add(grad, tf.mul(lambda, sparsityGrad));
+            // 0 when every gradient value is finite, NaN otherwise (read with the record, no extra read).
+            (record as Record<string, tf.Scalar>).gradientCheck = tf.keep(tf.sum(tf.mul(total, 0)) as tf.Scalar);
+            return { grad: tf.keep(total), record };
           });
           // The iterate, its score and sparsity are those of the mask before this step's update.
           try {

@@ -9,6 +9,7 @@ export { explain, type Explanation, type Target } from './explain';
 export {
   EXPLAIN_DEFAULTS,
   resolveExplainOptions,
+  type ExplainLive,
   type ExplainOptions,
   type ExplainStep,
   type ResolvedExplainOptions,

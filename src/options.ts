@@ -13,6 +13,15 @@ import type { StepRecord } from './optimize';
 import type { BackoffOptions, EarlyStopOptions } from './control';
 import { DEFAULT_FILTERED_ACTIVATIONS } from './filter/activations';
 
+/** The run in progress, as `onStep` may look at it (valid only during the callback). */
+export interface ExplainLive {
+  /**
+   * The current mask (after this step's update), with the input's shape: a new
+   * tensor owned by the caller. Costs a copy: call it only when you draw a preview.
+   */
+  mask(): Tensor;
+}
+
 /** What `onStep` receives after each optimisation step. */
 export interface ExplainStep extends StepRecord {
   /** 1-based step number. */
@@ -62,7 +71,7 @@ export interface ExplainOptions {
   /** The automatic lambda's back-off guard, or `false`; default on (see `BackoffOptions`). */
   backoff?: BackoffOptions | false;
   /** Progress callback after each step; may be async (awaited). */
-  onStep?: (step: ExplainStep) => void | Promise<void>;
+  onStep?: (step: ExplainStep, live: ExplainLive) => void | Promise<void>;
   /** Abort the run: the call rejects with the signal's reason and leaves nothing behind. */
   signal?: AbortSignal;
   /** Seed for anything random (the `'noise'` reference). */
@@ -171,7 +180,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
     throw new FgvisArgumentError(fn, 'options.lambda', `must be 'auto' or a non-negative finite number, got ${describe(lambda)}`);
   }
   const autoLambda = o.autoLambda ?? {};
-  if (typeof autoLambda !== 'object' || autoLambda === null) {
+  if (typeof autoLambda !== 'object' || autoLambda === null || Array.isArray(autoLambda)) {
     throw new FgvisArgumentError(fn, 'options.autoLambda', `must be an object, got ${describe(autoLambda)}`);
   }
   checkAutoLambdaOptions(fn, autoLambda);
@@ -204,7 +213,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   let earlyStop: Required<EarlyStopOptions> | false = false;
   if (o.earlyStop !== false) {
     const e = o.earlyStop ?? {};
-    if (typeof e !== 'object' || e === null) {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) {
       throw new FgvisArgumentError(fn, 'options.earlyStop', `must be false or an object, got ${describe(e)}`);
     }
     checkOptionNames(fn, e, ['patience', 'minDelta', 'minSteps'], 'options.earlyStop');
@@ -218,7 +227,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   let backoff: Required<BackoffOptions> | false = false;
   if (o.backoff !== false) {
     const b = o.backoff ?? {};
-    if (typeof b !== 'object' || b === null) {
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) {
       throw new FgvisArgumentError(fn, 'options.backoff', `must be false or an object, got ${describe(b)}`);
     }
     checkOptionNames(fn, b, ['after', 'maxBackoffs', 'learningRateFactor', 'lambdaFactor'], 'options.backoff');

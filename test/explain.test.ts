@@ -201,14 +201,22 @@ describeEachBackend('explain: the public contract', () => {
     const x = tf.randomUniform([6, 6, 3], 0, 1, 'float32', 1);
     const stock = registrySnapshot();
     let checked = 0;
+    let last: Float32Array | null = null;
     const r = await explain(model, x, 0, {
       steps: 5,
-      onStep: () => {
+      lambda: 1,
+      onStep: async (_, live) => {
         expect(registrySnapshot()).toEqual(stock);
         checked += 1;
+        // The live mask: the current values, in the input's shape, owned by the caller.
+        const m = live.mask();
+        expect(m.shape).toEqual([6, 6, 3]);
+        last = (await m.data()) as Float32Array;
+        m.dispose();
       },
     });
     expect(checked).toBe(5);
+    expect(Array.from(last!)).toEqual(Array.from(await r.mask.data()));
     r.dispose();
   });
 
