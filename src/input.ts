@@ -15,27 +15,28 @@ import { describe, FgvisArgumentError } from './errors';
  *
  * @param input The user's input.
  * @param fn The function name used in error messages, e.g. `'explain'`.
- * @throws FgvisArgumentError naming `fn` and `input`.
+ * @param argument The argument's name in error messages; default `'input'`.
+ * @throws FgvisArgumentError naming `fn` and the argument.
  */
-export async function checkInput(input: unknown, fn: string): Promise<tf.Tensor4D> {
+export async function checkInput(input: unknown, fn: string, argument = 'input'): Promise<tf.Tensor4D> {
   if (!(input instanceof tf.Tensor)) {
-    throw new FgvisArgumentError(fn, 'input', `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
+    throw new FgvisArgumentError(fn, argument, `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
   }
-  if (input.isDisposed) throw new FgvisArgumentError(fn, 'input', 'is a disposed tensor');
+  if (input.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor; expected a live (undisposed) tensor');
   if (input.rank !== 3 && input.rank !== 4) {
-    throw new FgvisArgumentError(fn, 'input', `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
+    throw new FgvisArgumentError(fn, argument, `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
   }
   if (input.rank === 4 && input.shape[0] !== 1) {
-    throw new FgvisArgumentError(fn, 'input', `must have batch size 1, got shape [${input.shape.join(',')}]`);
+    throw new FgvisArgumentError(fn, argument, `must have batch size 1, got shape [${input.shape.join(',')}]`);
   }
   if (input.dtype !== 'float32') {
-    throw new FgvisArgumentError(fn, 'input', `must be a float32 tensor in the model's input space, got dtype ${input.dtype}`);
+    throw new FgvisArgumentError(fn, argument, `must be a float32 tensor in the model's input space, got dtype ${input.dtype}`);
   }
-  if (input.size === 0) throw new FgvisArgumentError(fn, 'input', `must not be empty, got shape [${input.shape.join(',')}]`);
+  if (input.size === 0) throw new FgvisArgumentError(fn, argument, `must not be empty, got shape [${input.shape.join(',')}]`);
   const values = await input.data();
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) {
-      throw new FgvisArgumentError(fn, 'input', `must be finite, got ${Number.isNaN(values[i]!) ? 'NaN' : values[i]} at flat index ${i}`);
+      throw new FgvisArgumentError(fn, argument, `must be finite, got ${Number.isNaN(values[i]!) ? 'NaN' : values[i]} at flat index ${i}`);
     }
   }
   return tf.reshape(input, input.rank === 4 ? input.shape : [1, ...input.shape]) as tf.Tensor4D;

@@ -5,6 +5,9 @@
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
+import { checkOptionNames, oneOf, positiveInteger } from './validate';
+
+export { checkOptionNames } from './validate';
 import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
 import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
 import type { MaskParameterization, Reference } from './mask';
@@ -103,42 +106,6 @@ const KNOWN_OPTIONS = [
   'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
   'readEvery',
 ] as const;
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** Reject option names that are not known, suggesting the closest known one. */
-export function checkOptionNames(fn: string, options: object, known: readonly string[], prefix = 'options'): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const closest = [...known].sort((a, b) => distance(key, a) - distance(key, b))[0];
-    const hint = closest !== undefined && distance(key, closest) <= 3 ? ` (did you mean '${closest}'?)` : '';
-    throw new FgvisArgumentError(fn, `${prefix}.${key}`, `is not a known option${hint}; known options: ${known.join(', ')}`);
-  }
-}
-
-function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
-  }
-  return value as T;
-}
-
-function positiveInteger(fn: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
-}
 
 /** Options after validation and defaults. */
 export interface ResolvedExplainOptions {

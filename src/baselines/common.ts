@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError, gradientError } from '../errors';
 import { checkInput, checkTarget } from '../input';
 import { withInputGradientKernels } from '../kernels';
 import {
@@ -18,7 +18,7 @@ import {
   type ScoreModel,
   type ScoresOption,
 } from '../model';
-import { checkOptionNames } from '../options';
+import { oneOf } from '../validate';
 
 /**
  * The class score a baseline differentiates or compares:
@@ -51,52 +51,7 @@ export const MODEL_READ_OPTIONS = ['scores', 'outputNode'] as const;
 // ---------------------------------------------------------------------------
 // Option checks
 
-/** Accept `undefined` as `{}`; reject non-objects and unknown option names. */
-export function checkOptionsObject<T extends object>(fn: string, options: T | undefined, known: readonly string[]): Partial<T> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options) || options instanceof tf.Tensor) {
-    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
-  }
-  checkOptionNames(fn, options, known);
-  return options;
-}
-
-/** `value` must be one of `allowed`. */
-export function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
-  }
-  return value as T;
-}
-
-/** `value` must be a positive integer. */
-export function positiveInteger(fn: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** `value` must be a finite number in the given range. */
-export function finiteNumber(
-  fn: string,
-  name: string,
-  value: unknown,
-  range: { min?: number; max?: number; minExclusive?: boolean } = {},
-): number {
-  const { min, max, minExclusive = false } = range;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (min === undefined || (minExclusive ? value > min : value >= min)) &&
-    (max === undefined || value <= max);
-  if (!ok) {
-    const lo = min === undefined ? '' : minExclusive ? ` > ${min}` : ` >= ${min}`;
-    const hi = max === undefined ? '' : ` and <= ${max}`;
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be a finite number${lo}${hi}, got ${describe(value)}`);
-  }
-  return value as number;
-}
+export { checkOptionsObject, finiteNumber, oneOf, positiveInteger } from '../validate';
 
 /** Validate the model-reading options (`scores`, `outputNode`). */
 export function checkModelReadOptions(fn: string, o: ModelReadOptions): Required<Pick<ModelReadOptions, 'scores'>> & ModelReadOptions {
@@ -286,8 +241,12 @@ export async function usableBatchSize(p: Prepared, requested: number): Promise<n
  * respect to the batch `xs` `[B,H,W,C]` (each row gets its own gradient),
  * computed with fgvis's input-gradient kernels. New tensor.
  */
-export function inputGradient(p: Prepared, xs: tf.Tensor4D): tf.Tensor4D {
-  return withInputGradientKernels(() => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(p.classScores(v as tf.Tensor4D)))(xs) as tf.Tensor4D));
+export function inputGradient(p: Prepared, xs: tf.Tensor4D, fn = 'inputGradient'): tf.Tensor4D {
+  try {
+    return withInputGradientKernels(() => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(p.classScores(v as tf.Tensor4D)))(xs) as tf.Tensor4D));
+  } catch (e) {
+    throw gradientError(fn, e);
+  }
 }
 
 // ---------------------------------------------------------------------------

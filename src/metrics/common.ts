@@ -12,69 +12,12 @@ import {
   type ScoreModel,
   type ScoresOption,
 } from '../model';
-import { checkOptionNames } from '../options';
+import { checkInput } from '../input';
 
-/** Validate an options argument (object or undefined) and reject unknown names. */
-export function checkOptionsObject<T extends object>(fn: string, options: T | undefined, known: readonly string[]): T {
-  if (options === undefined) return {} as T;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
-  }
-  checkOptionNames(fn, options, known);
-  return options;
-}
+export { checkOptionsObject, nonNegative, oneOf, positiveInteger } from '../validate';
 
-/** A positive integer option. */
-export function positiveInteger(fn: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be a positive integer, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** A non-negative finite number option. */
-export function nonNegative(fn: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be a non-negative finite number, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** One of a fixed set of strings. */
-export function oneOf<T extends string>(fn: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new FgvisArgumentError(fn, `options.${name}`, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
-  }
-  return value as T;
-}
-
-/**
- * Validate an image (`[H,W,C]` or `[1,H,W,C]` float32, finite) and return it as
- * `[1,H,W,C]`: a new tensor (a reshape) that the caller disposes.
- */
-export async function checkImage(input: unknown, fn: string, argument = 'input'): Promise<tf.Tensor4D> {
-  if (!(input instanceof tf.Tensor)) {
-    throw new FgvisArgumentError(fn, argument, `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
-  }
-  if (input.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor');
-  if (input.rank !== 3 && input.rank !== 4) {
-    throw new FgvisArgumentError(fn, argument, `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
-  }
-  if (input.rank === 4 && input.shape[0] !== 1) {
-    throw new FgvisArgumentError(fn, argument, `must have batch size 1, got shape [${input.shape.join(',')}]`);
-  }
-  if (input.dtype !== 'float32') {
-    throw new FgvisArgumentError(fn, argument, `must be a float32 tensor in the model's input space, got dtype ${input.dtype}`);
-  }
-  if (input.size === 0) throw new FgvisArgumentError(fn, argument, `must not be empty, got shape [${input.shape.join(',')}]`);
-  const values = await input.data();
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) {
-      throw new FgvisArgumentError(fn, argument, `must be finite, got ${values[i]} at flat index ${i}`);
-    }
-  }
-  return tf.reshape(input, input.rank === 4 ? input.shape : [1, ...input.shape]) as tf.Tensor4D;
-}
+/** Validate an image and return it as `[1,H,W,C]` (see {@link checkInput}). */
+export const checkImage = (input: unknown, fn: string, argument = 'input'): Promise<tf.Tensor4D> => checkInput(input, fn, argument);
 
 /**
  * Validate a saliency map (a rank-2 tensor, finite; `[H,W]` when a shape is
@@ -89,7 +32,7 @@ export async function readSaliency(
   if (!(saliency instanceof tf.Tensor)) {
     throw new FgvisArgumentError(fn, argument, `must be a Tensor2D [H,W], got ${describe(saliency)}`);
   }
-  if (saliency.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor');
+  if (saliency.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor; expected a live (undisposed) tensor');
   if (saliency.rank !== 2) {
     throw new FgvisArgumentError(fn, argument, `must be a Tensor2D [H,W], got rank ${saliency.rank} [${saliency.shape.join(',')}]`);
   }
