@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 
 /** The activations whose gradient the fused pass computes itself. */
-export type FusedActivation = 'Relu' | 'Relu6';
+export type FusedActivation = 'Relu' | 'Relu6' | 'ClipByValue';
 
 interface WasmLike {
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -63,7 +63,8 @@ export function fusedGateAvailable(): boolean {
  * `gated = (lo <= h && h <= hi) ? dy : 0` (`lo` null means the output is known
  * to be non-negative and `lo = 0`, so that test is always true), then, with
  * `activation` given, `dx = gated * f'(x)` with tfjs's gradient of `Relu`
- * (`x > 0`) or `Relu6` (`0 < x <= 6`), NaN in `x` giving NaN; without it,
+ * (`x > 0`) or `Relu6` (`0 < x <= 6`), NaN in `x` giving NaN, or of
+ * `ClipByValue` (`clip.min <= x <= clip.max`, NaN giving 0); without it,
  * `dx = gated`. Every tensor must be float32 with the same shape. Returns a new
  * tensor (tracked by the engine in the current scope), or `null` when the
  * active backend has no synchronous access or a dtype or shape does not fit.
@@ -75,6 +76,7 @@ export function fusedGate(
   hi: Tensor,
   activation: FusedActivation | null,
   x: Tensor | null,
+  clip: { min: number; max: number } = { min: 0, max: 6 },
 ): Tensor | null {
   const a = access();
   if (a === null) return null;
@@ -116,6 +118,15 @@ export function fusedGate(
       const xv = vx![i]!;
       const m = (vlo === null ? 1 : +(hv >= vlo[i]!)) & +(hv <= vhi[i]!) & +(xv > 0);
       write[i] = (vdy[i]! * m) / +(xv === xv);
+    }
+  } else if (activation === 'ClipByValue') {
+    // tfjs: where(min <= x <= max, dy, 0); NaN x gives 0.
+    const { min, max } = clip;
+    for (let i = 0; i < size; i++) {
+      const hv = vh[i]!;
+      const xv = vx![i]!;
+      const m = (vlo === null ? 1 : +(hv >= vlo[i]!)) & +(hv <= vhi[i]!) & +(xv >= min) & +(xv <= max);
+      write[i] = vdy[i]! * m;
     }
   } else if (vlo === null) {
     for (let i = 0; i < size; i++) write[i] = vdy[i]! * +(vh[i]! <= vhi[i]!);

@@ -25,6 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getGradient, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
 import { FgvisArgumentError, FgvisModelError, describe } from '../errors';
 import { swapGradients, withSwaps } from '../registry';
+import { checkOptionNames } from '../validate';
 import { engineState, withTapeCleanup } from '../tape';
 import { DEFAULT_FILTERED_ACTIVATIONS } from './activations';
 import { ActivationBounds, disposeBound, NonNegativeBound, type ActivationBound } from './bounds';
@@ -46,7 +47,7 @@ export interface GradientFilterOptions {
   measureBlocked?: boolean;
   /**
    * Filtering passes on cpu and wasm: gate (and, for `Relu` / `Relu6`, compute
-   * the activation's gradient) in one pass over the data instead of a chain of
+   * the activation's gradient; `ClipByValue` too) in one pass over the data instead of a chain of
    * tfjs ops (default `true`; the same values up to the sign of zero, see `fast-gate.ts`). The `Relu` / `Relu6`
    * shortcut assumes tfjs's own gradients for them (it is skipped when the
    * registered gradient saves other tensors than tfjs's does).
@@ -176,7 +177,7 @@ export function withGradientFilter<T>(
     throw new FgvisArgumentError(fn, 'bounds', `must be ActivationBounds from captureBounds, got ${describe(bounds)}`);
   }
   if (bounds.disposed) {
-    throw new FgvisArgumentError(fn, 'bounds', 'have been disposed');
+    throw new FgvisArgumentError(fn, 'bounds', 'have been disposed; expected live ActivationBounds from captureBounds');
   }
   checkFunction(fn, f);
   assertGradientsRegistered(fn);
@@ -223,7 +224,8 @@ export class GradientFilter {
     if (options == null || typeof options !== 'object') {
       throw new FgvisArgumentError('GradientFilter', 'options', `must be an object, got ${describe(options)}`);
     }
-    if (options.activations !== undefined) checkActivationList('GradientFilter', options.activations);
+    checkFilterOptions('GradientFilter', options);
+    if (options.activations !== undefined) resolveActivations('GradientFilter', options, null);
     this.options = { ...options };
   }
 
@@ -234,6 +236,7 @@ export class GradientFilter {
    * @returns `f`'s result.
    */
   run<T>(f: () => T): T {
+    checkFunction('GradientFilter.run', f);
     if (this.current == null) {
       const { result, bounds } = captureBounds(f, this.options);
       this.current = bounds;
@@ -302,6 +305,19 @@ function checkFunction(fn: string, f: unknown): void {
   }
 }
 
+/** The options object of the hook's functions: known names, booleans where booleans belong. */
+function checkFilterOptions(fn: string, options: GradientFilterOptions): void {
+  if (options == null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, ['activations', 'measureBlocked', 'fused']);
+  for (const k of ['measureBlocked', 'fused'] as const) {
+    if (options[k] !== undefined && typeof options[k] !== 'boolean') {
+      throw new FgvisArgumentError(fn, `options.${k}`, `must be a boolean, got ${describe(options[k])}`);
+    }
+  }
+}
+
 function checkActivationList(fn: string, list: unknown): asserts list is readonly string[] {
   if (!Array.isArray(list) || list.some((k) => typeof k !== 'string' || k.length === 0)) {
     throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(list)}`);
@@ -318,9 +334,7 @@ function resolveActivations(
   options: GradientFilterOptions,
   fallback: readonly string[] | null,
 ): readonly string[] {
-  if (options == null || typeof options !== 'object') {
-    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
-  }
+  checkFilterOptions(fn, options);
   const explicit = options.activations ?? fallback;
   if (explicit != null) {
     checkActivationList(fn, explicit);
@@ -406,11 +420,14 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
       const dy0 = Array.isArray(dy) ? dy[0]! : dy;
       const lo = bound.loIsZero === true ? null : bound.lo;
       const fast = state.fused && state.blocked === null;
-      // Relu / Relu6 with tfjs's gradient: gate and differentiate in one pass.
+      // Relu, Relu6, ClipByValue with tfjs's gradient: gate and differentiate in one pass.
       if (fast && !Array.isArray(dy) && isStockReluLike(kernel, original)) {
         const x = originalSaved[0]!;
-        const dx = fusedGate(dy0, h, lo, bound.hi, kernel as FusedActivation, x);
-        if (dx !== null) return { x: () => dx };
+        const clip = kernel === 'ClipByValue' ? clipRange(attrs) : undefined;
+        if (kernel !== 'ClipByValue' || clip !== undefined) {
+          const dx = fusedGate(dy0, h, lo, bound.hi, kernel as FusedActivation, x, clip);
+          if (dx !== null) return { x: () => dx };
+        }
       }
       const gated =
         (fast ? fusedGate(dy0, h, lo, bound.hi, null, null) : null) ??
@@ -450,13 +467,20 @@ function nonNegativeOutput(kernel: string, attrs: NamedAttrMap): boolean {
   return false;
 }
 
+/** The `ClipByValue` range from its attributes, or undefined when they are not numbers. */
+function clipRange(attrs: NamedAttrMap): { min: number; max: number } | undefined {
+  const min = attrs?.['clipValueMin'];
+  const max = attrs?.['clipValueMax'];
+  return typeof min === 'number' && typeof max === 'number' ? { min, max } : undefined;
+}
+
 /**
- * `Relu` / `Relu6` whose registered gradient saves exactly what tfjs's own
+ * `Relu` / `Relu6` / `ClipByValue` whose registered gradient saves exactly what tfjs's own
  * does (the input `x`, no outputs), so that its gradient can be computed by
  * the fused pass (`x > 0`, resp. `0 < x <= 6`).
  */
 function isStockReluLike(kernel: string, original: GradConfig): boolean {
-  if (kernel !== 'Relu' && kernel !== 'Relu6') return false;
+  if (kernel !== 'Relu' && kernel !== 'Relu6' && kernel !== 'ClipByValue') return false;
   const inputs = original.inputsToSave;
   return (
     !original.saveAllInputs &&

@@ -35,8 +35,11 @@
  *
  * @packageDocumentation
  */
-import { getBackend, getKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
-import { swapKernels, withSwaps } from '../registry';
+import { getBackend, getGradient, getKernel, type GradConfig, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { swapGradients, swapKernels, withSwaps } from '../registry';
+import { describe, FgvisArgumentError } from '../errors';
+import { checkOptionNames } from '../validate';
+import { inputOnlyBatchNormGradient } from './batch-norm-gradient';
 import { withTapeCleanup } from '../tape';
 import { INPUT_GRADIENT_FILTER_CACHE } from './filter-cache';
 import { conv2DBackpropInputComposite, depthwiseConv2dNativeBackpropInputComposite } from './transposed-conv';
@@ -72,6 +75,13 @@ export interface InputGradientKernelOptions {
    * per step and defeats the caches of packed and flipped filters.
    */
   shareSavedTensors?: boolean;
+  /**
+   * Every backend: replace the gradient of `FusedBatchNorm` with one that
+   * computes the input gradient without tiling and computes the statistics'
+   * gradients only when asked (default `true`; same values). See
+   * `batch-norm-gradient.ts`.
+   */
+  inputOnlyBatchNorm?: boolean;
 }
 
 /** Backends for which the composites below were verified (adjoint and reference tests). */
@@ -164,6 +174,23 @@ export function inputGradientPatches(
   return out;
 }
 
+/** Our `FusedBatchNorm` gradients, by the original they wrap. */
+const bnConfigs = new WeakMap<GradConfig, GradConfig>();
+const bnOurs = new WeakSet<GradConfig['gradFunc']>();
+
+/** The input-only `FusedBatchNorm` gradient wrapping the registered one, or null (none registered, or already ours). */
+function batchNormGradient(): GradConfig | null {
+  const original = getGradient('FusedBatchNorm');
+  if (original == null || bnOurs.has(original.gradFunc)) return null;
+  let config = bnConfigs.get(original);
+  if (config == null) {
+    config = inputOnlyBatchNormGradient(original);
+    bnConfigs.set(original, config);
+    bnOurs.add(config.gradFunc);
+  }
+  return config;
+}
+
 /**
  * Run synchronous `f` with kernels patched for input-only gradients on the
  * active backend (see {@link inputGradientPatches}); restores every kernel
@@ -173,8 +200,39 @@ export function inputGradientPatches(
  * @throws Error when `f` returns a Promise: patches must not be held across an await.
  */
 export function withInputGradientKernels<T>(f: () => T, options: InputGradientKernelOptions = {}): T {
+  checkKernelOptions('withInputGradientKernels', f, options);
   const backendName = getBackend();
   const patches = inputGradientPatches(backendName, options);
   INPUT_GRADIENT_FILTER_CACHE.sweep();
-  return withTapeCleanup(() => withSwaps([() => swapKernels(backendName, patches)], f));
+  const swaps = [() => swapKernels(backendName, patches)];
+  const bn = options.inputOnlyBatchNorm === false ? null : batchNormGradient();
+  if (bn) swaps.push(() => swapGradients(new Map([['FusedBatchNorm', bn]])));
+  return withTapeCleanup(() =>
+    withSwaps(swaps, () => {
+      const out = f();
+      if (out instanceof Promise) {
+        out.catch(() => undefined);
+        throw new FgvisArgumentError(
+          'withInputGradientKernels',
+          'f',
+          'must be synchronous, got a function that returned a Promise: kernel patches must not be held across an await',
+        );
+      }
+      return out;
+    }),
+  );
+}
+
+/** Option names of {@link InputGradientKernelOptions} (keep in sync with the interface). */
+const KERNEL_OPTIONS = ['zeroFilterGradients', 'missingKernels', 'fastConvBackpropInput', 'shareSavedTensors', 'inputOnlyBatchNorm'];
+
+function checkKernelOptions(fn: string, f: unknown, options: InputGradientKernelOptions): void {
+  if (typeof f !== 'function') throw new FgvisArgumentError(fn, 'f', `must be a function, got ${describe(f)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, KERNEL_OPTIONS);
+  for (const [k, v] of Object.entries(options)) {
+    if (v !== undefined && typeof v !== 'boolean') throw new FgvisArgumentError(fn, `options.${k}`, `must be a boolean, got ${describe(v)}`);
+  }
 }

@@ -26,6 +26,7 @@ function kernelNames(): string[] {
     'DepthwiseConv2dNativeBackpropInput',
     'UnsortedSegmentSum',
     'Conv2DBackpropInput',
+    'Identity',
   ];
 }
 
@@ -44,9 +45,11 @@ describeEachBackend('withInputGradientKernels', (backend) => {
         'Conv2DBackpropInput',
         'DepthwiseConv2dNativeBackpropFilter',
         'DepthwiseConv2dNativeBackpropInput',
+        'Identity',
         'UnsortedSegmentSum',
       ]);
       expect([...inputGradientPatches(backend, { fastConvBackpropInput: false }).keys()]).not.toContain('Conv2DBackpropInput');
+      expect([...inputGradientPatches(backend, { shareSavedTensors: false }).keys()]).not.toContain('Identity');
       expect([...inputGradientPatches(backend, { missingKernels: false }).keys()]).not.toContain('UnsortedSegmentSum');
       // Stable configs: the same objects on every call.
       expect(inputGradientPatches(backend).get('Conv2DBackpropInput')).toBe(inputGradientPatches(backend).get('Conv2DBackpropInput'));
