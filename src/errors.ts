@@ -22,8 +22,8 @@ export class FgvisArgumentError extends Error {
 
 /** A model cannot be explained (wrong output, control flow, no gradient, ...). */
 export class FgvisModelError extends Error {
-  constructor(fn: string, message: string) {
-    super(`Error in ${fn}: ${message}`);
+  constructor(fn: string, message: string, options?: { cause?: unknown }) {
+    super(`Error in ${fn}: ${message}`, options);
     this.name = 'FgvisModelError';
   }
 }
@@ -55,4 +55,59 @@ export function abortError(): Error {
 /** Throw the signal's reason (an `AbortError` when it has none) if it is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? abortError();
+}
+
+/**
+ * Turn the errors tfjs throws from a backward pass through a model into
+ * `FgvisModelError`s that name the cause (the op without a gradient, a kernel
+ * the backend lacks, an output that does not depend on the input). Other
+ * errors are returned unchanged.
+ */
+export function gradientError(fn: string, e: unknown): unknown {
+  if (!(e instanceof Error) || e instanceof FgvisModelError || e instanceof FgvisArgumentError) return e;
+  const noGradient = /gradient function not found for (\w+)/.exec(e.message);
+  if (noGradient) {
+    return new FgvisModelError(
+      fn,
+      `the model uses the op '${noGradient[1]}', which has no registered gradient in tfjs, so the model cannot be ` +
+        'differentiated with respect to its input; replace the op, or register a gradient for it with tf.registerGradient',
+      { cause: e },
+    );
+  }
+  const noKernel = /[Kk]ernel '(\w+)' not registered for backend '(\w+)'/.exec(e.message);
+  if (noKernel) {
+    return new FgvisModelError(
+      fn,
+      `the gradient needs the kernel '${noKernel[1]}', which the '${noKernel[2]}' backend does not have; try another backend`,
+      { cause: e },
+    );
+  }
+  if (/Cannot compute gradient of y=f\(x\) with respect to x/.test(e.message)) {
+    return new FgvisModelError(fn, "the model's output does not depend on its input (no differentiable path from the input to the score)", {
+      cause: e,
+    });
+  }
+  return e;
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** Reject option names that are not known, suggesting the closest known one. */
+export function checkOptionNames(fn: string, options: object, known: readonly string[], prefix = 'options'): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const closest = [...known].sort((a, b) => distance(key, a) - distance(key, b))[0];
+    const hint = closest !== undefined && distance(key, closest) <= 3 ? ` (did you mean '${closest}'?)` : '';
+    throw new FgvisArgumentError(fn, `${prefix}.${key}`, `is not a known option${hint}; known options: ${known.join(', ')}`);
+  }
 }

@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
+import { checkOptionNames } from './validate';
 import type { Game } from './loss';
 
 /** Options of the automatic lambda. Defaults in {@link AUTO_LAMBDA_DEFAULTS}. */
@@ -59,6 +60,14 @@ export interface ScoreGoal {
 
 /** The goal for a game from the image's and the reference's target scores. */
 export function scoreGoal(game: Game, scoreImage: number, scoreReference: number, options: AutoLambdaOptions = {}): ScoreGoal {
+  const fn = 'scoreGoal';
+  if (game !== 'preservation' && game !== 'deletion') {
+    throw new FgvisArgumentError(fn, 'game', `must be 'preservation' or 'deletion', got ${describe(game)}`);
+  }
+  for (const [name, v] of [['scoreImage', scoreImage], ['scoreReference', scoreReference]] as const) {
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new FgvisArgumentError(fn, name, `must be a probability in [0, 1], got ${describe(v)}`);
+  }
+  checkAutoLambdaOptions(fn, options, 'options');
   const o = { ...AUTO_LAMBDA_DEFAULTS, ...options };
   if (game === 'preservation') return { direction: 'atLeast', score: scoreImage - o.tolerance };
   const floor = Math.min(scoreReference, scoreImage);
@@ -66,19 +75,23 @@ export function scoreGoal(game: Game, scoreImage: number, scoreReference: number
 }
 
 /** Validate automatic-lambda options (names the option in the error). */
-export function checkAutoLambdaOptions(fn: string, options: AutoLambdaOptions): void {
-  const known = Object.keys(AUTO_LAMBDA_DEFAULTS);
+export function checkAutoLambdaOptions(fn: string, options: AutoLambdaOptions, prefix = 'options.autoLambda'): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, prefix, `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, Object.keys(AUTO_LAMBDA_DEFAULTS), prefix);
   for (const [k, v] of Object.entries(options)) {
-    if (!known.includes(k)) throw new FgvisArgumentError(fn, `options.autoLambda.${k}`, `is not a known option (known: ${known.join(', ')})`);
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new FgvisArgumentError(fn, `options.autoLambda.${k}`, `must be a non-negative finite number, got ${describe(v)}`);
+      throw new FgvisArgumentError(fn, `${prefix}.${k}`, `must be a non-negative finite number, got ${describe(v)}`);
     }
   }
   const o = { ...AUTO_LAMBDA_DEFAULTS, ...options };
-  if (!(o.initial > 0)) throw new FgvisArgumentError(fn, 'options.autoLambda.initial', `must be positive, got ${describe(o.initial)}`);
-  if (!(o.min > 0 && o.min <= o.max)) throw new FgvisArgumentError(fn, 'options.autoLambda.min', 'must be positive and at most max');
-  if (o.deletionFraction > 1) throw new FgvisArgumentError(fn, 'options.autoLambda.deletionFraction', `must be in [0, 1], got ${o.deletionFraction}`);
+  if (!(o.initial > 0)) throw new FgvisArgumentError(fn, `${prefix}.initial`, `must be positive, got ${describe(o.initial)}`);
+  if (!(o.min > 0 && o.min <= o.max)) {
+    throw new FgvisArgumentError(fn, `${prefix}.min`, `must be positive and at most ${prefix}.max, got min ${o.min} and max ${o.max}`);
+  }
+  if (o.deletionFraction > 1) throw new FgvisArgumentError(fn, `${prefix}.deletionFraction`, `must be in [0, 1], got ${o.deletionFraction}`);
 }
 
 /**
@@ -95,6 +108,15 @@ export class AutoLambda {
   private bestLambda: tf.Scalar;
 
   constructor(goal: ScoreGoal, options: AutoLambdaOptions = {}) {
+    const fn = 'AutoLambda';
+    if (goal === null || typeof goal !== 'object') throw new FgvisArgumentError(fn, 'goal', `must be a ScoreGoal { direction, score }, got ${describe(goal)}`);
+    if (goal.direction !== 'atLeast' && goal.direction !== 'atMost') {
+      throw new FgvisArgumentError(fn, 'goal.direction', `must be 'atLeast' or 'atMost', got ${describe(goal.direction)}`);
+    }
+    if (typeof goal.score !== 'number' || !Number.isFinite(goal.score)) {
+      throw new FgvisArgumentError(fn, 'goal.score', `must be a finite number, got ${describe(goal.score)}`);
+    }
+    checkAutoLambdaOptions(fn, options, 'options');
     this.goal = goal;
     this.options = { ...AUTO_LAMBDA_DEFAULTS, ...options };
     this.lambda = tf.scalar(Math.min(this.options.max, Math.max(this.options.min, this.options.initial)));

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
+import { checkOptionNames } from './validate';
 import { selectClass } from './model';
 
 /** The game: keep the prediction (`'preservation'`) or destroy it (`'deletion'`). */
@@ -103,6 +104,10 @@ export function maskL1(m: tf.Tensor): tf.Scalar {
 /** Build the loss of a game from its terms. */
 export function buildLoss(options: LossOptions): FgvisLoss {
   const fn = 'buildLoss';
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object { target, game?, classTerm?, imageProbs? }, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, ['game', 'classTerm', 'target', 'imageProbs']);
   const game = options.game ?? 'preservation';
   if (game !== 'preservation' && game !== 'deletion') {
     throw new FgvisArgumentError(fn, 'options.game', `must be 'preservation' or 'deletion', got ${describe(game)}`);
@@ -116,7 +121,15 @@ export function buildLoss(options: LossOptions): FgvisLoss {
     throw new FgvisArgumentError(fn, 'options.target', `must be a non-negative integer class index, got ${describe(target)}`);
   }
   if (kind === 'cross-entropy' && imageProbs === undefined) {
-    throw new FgvisArgumentError(fn, 'options.imageProbs', "is required by the 'cross-entropy' class term");
+    throw new FgvisArgumentError(fn, 'options.imageProbs', "is required by the 'cross-entropy' class term, got undefined");
+  }
+  if (imageProbs !== undefined) {
+    if (!(imageProbs instanceof tf.Tensor) || imageProbs.isDisposed || imageProbs.rank !== 2 || imageProbs.shape[0] !== 1) {
+      throw new FgvisArgumentError(fn, 'options.imageProbs', `must be a live [1, classes] tensor, got ${imageProbs instanceof tf.Tensor && imageProbs.isDisposed ? 'a disposed tensor' : describe(imageProbs)}`);
+    }
+    if (target >= imageProbs.shape[1]) {
+      throw new FgvisArgumentError(fn, 'options.target', `must be a class index below ${imageProbs.shape[1]} (the classes of options.imageProbs), got ${describe(target)}`);
+    }
   }
   const phi = (logProbs: tf.Tensor2D): tf.Scalar => {
     switch (kind) {

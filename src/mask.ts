@@ -7,6 +7,25 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
+import { checkOptionNames } from './validate';
+
+/** `options` must be undefined or a plain object with only `known` names. */
+function checkOptions(fn: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || options instanceof tf.Tensor) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, known);
+}
+
+/** `t` must be a live tensor (of rank `rank`, when given). */
+function checkTensor(fn: string, argument: string, t: unknown, rank?: number): asserts t is tf.Tensor {
+  if (!(t instanceof tf.Tensor)) throw new FgvisArgumentError(fn, argument, `must be a Tensor, got ${describe(t)}`);
+  if (t.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor; expected a live (undisposed) tensor');
+  if (rank !== undefined && t.rank !== rank) {
+    throw new FgvisArgumentError(fn, argument, `must be rank ${rank}, got rank ${t.rank} [${t.shape.join(',')}]`);
+  }
+}
 
 /**
  * How the mask is kept in [0, 1].
@@ -46,6 +65,7 @@ const SIGMOID_START = 6.9;
 
 /** Create a mask of the given shape, all ones (0.999 for `'sigmoid'`). */
 export function createMask(shape: readonly number[], options: MaskOptions = {}): Mask {
+  checkOptions('createMask', options, ['parameterization']);
   const parameterization = options.parameterization ?? 'clip';
   if (parameterization !== 'clip' && parameterization !== 'sigmoid') {
     throw new FgvisArgumentError('createMask', 'options.parameterization', `must be 'clip' or 'sigmoid', got ${describe(parameterization)}`);
@@ -109,9 +129,17 @@ export interface ReferenceOptions {
  * tensor owned by the caller. A user tensor is copied, never consumed.
  */
 export function makeReference(x: tf.Tensor4D, reference: Reference = 'zero', options: ReferenceOptions = {}): tf.Tensor4D | null {
+  checkOptions('makeReference', options, ['blurSigma', 'seed', 'caller']);
   const fn = options.caller ?? 'makeReference';
+  checkTensor(fn, 'x', x, 4);
+  if (options.seed !== undefined && (typeof options.seed !== 'number' || !Number.isFinite(options.seed))) {
+    throw new FgvisArgumentError(fn, 'options.seed', `must be a finite number, got ${describe(options.seed)}`);
+  }
   if (reference instanceof tf.Tensor) {
-    if (reference.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor');
+    if (reference.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor; expected a live (undisposed) tensor');
+    if (reference.dtype !== 'float32' && reference.dtype !== 'int32') {
+      throw new FgvisArgumentError(fn, 'options.reference', `must be a float32 (or int32) tensor in the model's input space, got dtype ${reference.dtype}`);
+    }
     const same3 = reference.rank === 3 && reference.shape.every((d, i) => d === x.shape[i + 1]);
     const same4 = reference.rank === 4 && reference.shape.every((d, i) => d === x.shape[i]);
     if (!same3 && !same4) {
@@ -168,6 +196,16 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
  * reference) exactly `m * x`. Differentiable in `m`. Returns a new tensor.
  */
 export function composeExplanation(m: tf.Tensor, x: tf.Tensor, r: tf.Tensor | null): tf.Tensor {
+  const fn = 'composeExplanation';
+  checkTensor(fn, 'x', x);
+  // m and r: x's shape, or broadcast to it along dimensions of size 1.
+  for (const [name, t] of [['m', m], ['r', r]] as const) {
+    if (name === 'r' && t === null) continue;
+    checkTensor(fn, name, t);
+    if (t.rank !== x.rank || t.shape.some((d, i) => d !== x.shape[i] && d !== 1)) {
+      throw new FgvisArgumentError(fn, name, `must have x's shape [${x.shape.join(',')}] (or 1 along broadcast dimensions), got [${t.shape.join(',')}]`);
+    }
+  }
   // Written as m*x + (1-m)*r rather than r + m*(x-r): at m = 1 this is exactly x,
   // so a first pass at the starting mask sees the image bit for bit.
   return tf.tidy(() => (r === null ? tf.mul(m, x) : tf.add(tf.mul(m, x), tf.mul(tf.sub(1, m), r))));

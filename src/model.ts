@@ -206,6 +206,18 @@ function forwardFunction(model: ExplainableModel, options: AdaptModelOptions): {
   };
 }
 
+/**
+ * An error thrown by the model itself, as a `FgvisModelError` that says so
+ * (with the original as `cause`). fgvis's own errors and aborts (`AbortError`)
+ * pass through unchanged.
+ */
+function modelCallError(fn: string, e: unknown, shape: readonly number[]): unknown {
+  if (e instanceof FgvisModelError || e instanceof FgvisArgumentError) return e;
+  if (e instanceof Error && e.name === 'AbortError') return e;
+  const msg = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+  return new FgvisModelError(fn, `the model threw when called on a [${shape.join(',')}] input: ${msg}`, { cause: e });
+}
+
 /** Check the image against the model's declared input shape, where the model declares one. */
 function checkInputShape(model: ExplainableModel, kind: string, x: tf.Tensor4D, fn: string): void {
   let declared: ReadonlyArray<number | null | undefined> | undefined;
@@ -244,7 +256,12 @@ export async function adaptModel(
 
   let width: number | undefined;
   const raw = (input: tf.Tensor4D): tf.Tensor2D => {
-    const y = forward(input);
+    let y: tf.Tensor;
+    try {
+      y = forward(input);
+    } catch (e) {
+      throw modelCallError(fn, e, input.shape);
+    }
     const n = input.shape[0];
     if (y.rank !== 2 || y.shape[0] !== n || y.shape[1]! < 1 || (width !== undefined && y.shape[1] !== width)) {
       const shape = y.shape;

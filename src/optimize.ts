@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError, throwIfAborted } from './errors';
+import { checkOptionsObject } from './validate';
 
 /** A first-order optimiser over one variable. Owns its state tensors: call `dispose`. */
 export interface Optimizer {
@@ -43,7 +44,14 @@ function checkRate(fn: string, learningRate: number): void {
 
 /** Adam (Kingma & Ba 2015) with bias correction, written for one variable (no global variable names). */
 export function adam(options: AdamOptions = {}): Optimizer {
+  checkOptionsObject('adam', options, ['learningRate', 'beta1', 'beta2', 'epsilon']);
   const { learningRate = 0.1, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = options;
+  for (const [name, v] of [['beta1', beta1], ['beta2', beta2]] as const) {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new FgvisArgumentError('adam', name, `must be in [0, 1), got ${describe(v)}`);
+  }
+  if (typeof epsilon !== 'number' || !(epsilon > 0) || !Number.isFinite(epsilon)) {
+    throw new FgvisArgumentError('adam', 'epsilon', `must be a positive finite number, got ${describe(epsilon)}`);
+  }
   checkRate('adam', learningRate);
   let m: tf.Tensor | null = null;
   let v: tf.Tensor | null = null;
@@ -88,6 +96,7 @@ export interface SgdOptions {
 
 /** Stochastic gradient descent with optional momentum (the paper's optimiser). */
 export function sgd(options: SgdOptions = {}): Optimizer {
+  checkOptionsObject('sgd', options, ['learningRate', 'momentum']);
   const { learningRate = 0.1, momentum = 0 } = options;
   checkRate('sgd', learningRate);
   if (!(momentum >= 0 && momentum < 1)) throw new FgvisArgumentError('sgd', 'momentum', `must be in [0, 1), got ${describe(momentum)}`);
@@ -184,7 +193,22 @@ export function yieldToEventLoop(): Promise<void> {
  * returns is disposed by the loop, also on error and abort.
  */
 export async function optimize(param: tf.Variable, options: OptimizeOptions): Promise<OptimizeResult> {
+  const fn = 'optimize';
+  if (!(param instanceof tf.Variable) || param.isDisposed) {
+    throw new FgvisArgumentError(fn, 'param', `must be a live tf.Variable, got ${param instanceof tf.Tensor && param.isDisposed ? 'a disposed tensor' : describe(param)}`);
+  }
+  if (options === undefined) throw new FgvisArgumentError(fn, 'options', 'must be an object, got undefined');
+  checkOptionsObject(fn, options, ['steps', 'optimizer', 'computeStep', 'afterUpdate', 'onStep', 'shouldStop', 'signal', 'readEvery']);
   const { steps, optimizer, computeStep, afterUpdate, onStep, shouldStop, signal } = options;
+  if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.apply !== 'function') {
+    throw new FgvisArgumentError(fn, 'options.optimizer', `must be an Optimizer (e.g. adam() or sgd()), got ${describe(optimizer)}`);
+  }
+  for (const [name, f, required] of [['computeStep', computeStep, true], ['afterUpdate', afterUpdate, false], ['onStep', onStep, false], ['shouldStop', shouldStop, false]] as const) {
+    if ((required || f !== undefined) && typeof f !== 'function') throw new FgvisArgumentError(fn, `options.${name}`, `must be a function, got ${describe(f)}`);
+  }
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw new FgvisArgumentError(fn, 'options.signal', `must be an AbortSignal, got ${describe(signal)}`);
+  }
   if (!Number.isInteger(steps) || steps < 1) {
     throw new FgvisArgumentError('optimize', 'options.steps', `must be a positive integer, got ${describe(steps)}`);
   }
@@ -223,6 +247,11 @@ export async function optimize(param: tf.Variable, options: OptimizeOptions): Pr
     for (let step = 1; step <= steps; step++) {
       throwIfAborted(signal);
       const out = computeStep(step);
+      if (out == null || !(out.grad instanceof tf.Tensor) || out.grad.shape.length !== param.shape.length || out.grad.shape.some((d, i) => d !== param.shape[i])) {
+        if (out?.grad instanceof tf.Tensor) out.grad.dispose();
+        if (out?.record != null && typeof out.record === 'object') tf.dispose(Object.values(out.record).filter((t) => t instanceof tf.Tensor));
+        throw new FgvisArgumentError(fn, 'options.computeStep', `must return { grad, record } with grad of the variable's shape [${param.shape.join(',')}], got ${describe(out?.grad)}`);
+      }
       try {
         optimizer.apply(param, out.grad);
       } catch (e) {

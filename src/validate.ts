@@ -6,29 +6,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from './errors';
+import { checkOptionNames, describe, FgvisArgumentError } from './errors';
 
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** Reject option names that are not known, suggesting the closest known one. */
-export function checkOptionNames(fn: string, options: object, known: readonly string[], prefix = 'options'): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const closest = [...known].sort((a, b) => distance(key, a) - distance(key, b))[0];
-    const hint = closest !== undefined && distance(key, closest) <= 3 ? ` (did you mean '${closest}'?)` : '';
-    throw new FgvisArgumentError(fn, `${prefix}.${key}`, `is not a known option${hint}; known options: ${known.join(', ')}`);
-  }
-}
+export { checkOptionNames } from './errors';
 
 /** Accept `undefined` as `{}`; reject non-objects (and tensors) and unknown option names. */
 export function checkOptionsObject<T extends object>(fn: string, options: T | undefined, known: readonly string[]): T {

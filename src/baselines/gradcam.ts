@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
 import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError, FgvisModelError } from '../errors';
+import { describe, FgvisArgumentError, FgvisModelError, gradientError } from '../errors';
 import { assertGradientsRegistered } from '../filter';
 import type { ExplainableModel, GraphModelLike, LayersModelLike } from '../model';
 import {
@@ -137,7 +137,12 @@ export async function gradCam(
     const [H, W] = [p.x.shape[1], p.x.shape[2]];
     const [saliency, cam, weights] = tf.tidy(() => {
       const a = access.features(p.x);
-      const grad = withInputGradientKernels(() => tf.grad((v: tf.Tensor) => headScore(v as tf.Tensor4D))(a));
+      let grad: tf.Tensor;
+      try {
+        grad = withInputGradientKernels(() => tf.grad((v: tf.Tensor) => headScore(v as tf.Tensor4D))(a));
+      } catch (e) {
+        throw gradientError(fn, e);
+      }
       const alpha = tf.mean(grad, [0, 1, 2]) as tf.Tensor1D;
       const k = a.shape[3];
       const weighted = tf.reshape(tf.matMul(tf.reshape(a, [-1, k]), tf.reshape(alpha, [k, 1])), [a.shape[1], a.shape[2]]);

@@ -83,7 +83,7 @@ export async function gradientSaliency(
   const p = await prepare(fn, model, input, target, { ...read, score });
   try {
     const [gradient, saliency] = tf.tidy(() => {
-      const g = tf.reshape(inputGradient(p, p.x), input.shape);
+      const g = tf.reshape(inputGradient(p, p.x, fn), input.shape);
       return [g, channelSaliency(g, channels)] as const;
     });
     return withDispose({ saliency, target: p.target, gradient, score: p.score }, [saliency, gradient]);

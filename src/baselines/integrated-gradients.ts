@@ -136,7 +136,7 @@ export async function integratedGradients(
   if (!(baselineOption instanceof tf.Tensor)) {
     oneOf(fn, 'baseline', baselineOption, ['zero', 'mean', 'blur', 'noise'] as const);
   } else if (baselineOption.isDisposed) {
-    throw new FgvisArgumentError(fn, 'options.baseline', 'is a disposed tensor');
+    throw new FgvisArgumentError(fn, 'options.baseline', 'is a disposed tensor; expected a live (undisposed) tensor');
   }
   const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
@@ -188,7 +188,7 @@ export async function integratedGradients(
         const a = tf.tensor4d(alphas.slice(start, end), [end - start, 1, 1, 1]);
         const w = tf.tensor4d(weights.slice(start, end), [end - start, 1, 1, 1]);
         const xs = tf.add(base, tf.mul(a, tf.sub(p.x, base))) as tf.Tensor4D;
-        const g = inputGradient(p, xs);
+        const g = inputGradient(p, xs, fn);
         const part = tf.sum(tf.mul(g, w), 0, true) as tf.Tensor4D;
         return sum === null ? part : (tf.add(sum, part) as tf.Tensor4D);
       });

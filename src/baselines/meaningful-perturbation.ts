@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
 import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '../errors';
+import { describe, FgvisArgumentError, FgvisModelError, gradientError, throwIfAborted } from '../errors';
 import { assertGradientsRegistered } from '../filter';
 import { makeReference, type Reference } from '../mask';
 import type { ExplainableModel } from '../model';
@@ -180,7 +180,7 @@ export async function meaningfulPerturbation(
   const upsample = positiveInteger(fn, 'upsample', o.upsample ?? D.upsample);
   const refOption = o.reference ?? D.reference;
   if (refOption instanceof tf.Tensor) {
-    if (refOption.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor');
+    if (refOption.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor; expected a live (undisposed) tensor');
   } else oneOf(fn, 'reference', refOption, ['zero', 'mean', 'blur', 'noise'] as const);
   const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
@@ -232,7 +232,13 @@ export async function meaningfulPerturbation(
       optimizer,
       signal,
       readEvery,
-      onStep: o.onStep,
+      // A non-finite loss stops the run at the read that brings it, naming the step.
+      onStep: (rec: StepRecord) => {
+        if (!Number.isFinite(rec.loss!)) {
+          throw new FgvisModelError(fn, `the loss became ${rec.loss} at step ${rec.step}; try a smaller options.learningRate`);
+        }
+        return o.onStep?.(rec);
+      },
       computeStep: () => {
         let s: tf.Scalar | null = null;
         const loss = (m: tf.Tensor): tf.Scalar => {
@@ -245,11 +251,12 @@ export async function meaningfulPerturbation(
           return tf.add(classTerm, tf.add(sparse, smooth)) as tf.Scalar;
         };
         try {
-          const { value, grad } = withInputGradientKernels(() => tf.valueAndGrad(loss)(v));
+          // In a tidy: tfjs does not free the forward output when the backward pass throws.
+          const { value, grad } = withInputGradientKernels(() => tf.tidy(() => tf.valueAndGrad(loss)(v)));
           return { grad, record: { loss: value, score: s! } };
         } catch (e) {
           (s as tf.Scalar | null)?.dispose();
-          throw e;
+          throw gradientError(fn, e);
         }
       },
       afterUpdate: () => tf.tidy(() => v.assign(tf.clipByValue(v, 0, 1))),

@@ -128,7 +128,7 @@ export async function occlusion(
   const refOption = o.reference ?? D.reference;
   if (typeof refOption === 'number') finiteNumber(fn, 'reference', refOption);
   else if (refOption instanceof tf.Tensor) {
-    if (refOption.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor');
+    if (refOption.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor; expected a live (undisposed) tensor');
   } else oneOf(fn, 'reference', refOption, ['zero', 'mean', 'blur', 'noise'] as const);
   const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);

@@ -142,7 +142,7 @@ export async function smoothGrad(
         const noises = [];
         for (let i = start; i < start + b; i++) noises.push(tf.randomNormal(shape, 0, 1, 'float32', mixSeed(seed, i)));
         const xs = tf.add(p.x, tf.mul(sigmaT!, tf.concat(noises, 0))) as tf.Tensor4D;
-        const g = inputGradient(p, xs);
+        const g = inputGradient(p, xs, fn);
         const term = aggregate === 'mean' ? g : aggregate === 'mean-abs' ? tf.abs(g) : tf.square(g);
         const batchSum = tf.sum(term, 0, true) as tf.Tensor4D;
         return sum === null ? batchSum : (tf.add(sum, batchSum) as tf.Tensor4D);

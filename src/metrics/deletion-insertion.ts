@@ -101,6 +101,9 @@ export function trapezoidAuc(y: ArrayLike<number>, x?: ArrayLike<number>): numbe
     throw new FgvisArgumentError(fn, 'y', `must be an array of at least 2 numbers, got ${describe(y)}`);
   }
   const n = y.length;
+  for (let i = 0; i < n; i++) {
+    if (typeof y[i] !== 'number' || !Number.isFinite(y[i])) throw new FgvisArgumentError(fn, 'y', `must hold finite numbers, got ${describe(y[i])} at index ${i}`);
+  }
   if (x !== undefined) {
     if (x === null || typeof x !== 'object' || x.length !== n) {
       throw new FgvisArgumentError(fn, 'x', `must be an array of ${n} numbers (the length of y), got ${describe(x)}`);

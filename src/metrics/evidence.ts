@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from '../errors';
 import { explain, type Explanation } from '../explain';
 import { makeReference } from '../mask';
-import { adaptModel, type ExplainableModel, type ScoreModel, type ScoresOption } from '../model';
+import { adaptModel, modelKind, type ExplainableModel, type ScoreModel, type ScoresOption } from '../model';
 import { EXPLAIN_DEFAULTS, resolveExplainOptions, type ExplainOptions } from '../options';
 import { checkImage, checkOptionsObject, probsOf, resolveTarget } from './common';
 
@@ -246,6 +246,11 @@ export async function explanationAsInputTest(
   options?: ExplanationAsInputOptions,
 ): Promise<ExplanationAsInputResult> {
   const fn = 'explanationAsInputTest';
+  for (const [name, m] of [['modelA', modelA], ['modelB', modelB]] as const) {
+    if (modelKind(m) === undefined) {
+      throw new FgvisArgumentError(fn, name, `must be a tfjs GraphModel, a LayersModel or a function (x: Tensor4D) => Tensor, got ${describe(m)}`);
+    }
+  }
   const o = checkOptionsObject(fn, options, ['explain', 'targetB', 'scoresB', 'outputNodeB', 'keepExplanation']);
   const explainOptions = checkExplainOptions(fn, o.explain, 'options.explain', ['game']);
   const keep = o.keepExplanation ?? EXPLANATION_AS_INPUT_DEFAULTS.keepExplanation;

@@ -45,7 +45,7 @@ export interface PointingGameResult {
 async function readRegion(region: unknown, height: number, width: number, fn: string): Promise<Uint8Array> {
   const out = new Uint8Array(height * width);
   if (region instanceof tf.Tensor) {
-    if (region.isDisposed) throw new FgvisArgumentError(fn, 'region', 'is a disposed tensor');
+    if (region.isDisposed) throw new FgvisArgumentError(fn, 'region', 'is a disposed tensor; expected a live (undisposed) tensor');
     if (region.rank !== 2 || region.shape[0] !== height || region.shape[1] !== width) {
       throw new FgvisArgumentError(fn, 'region', `must have the saliency's shape [${height},${width}], got [${region.shape.join(',')}]`);
     }
@@ -72,7 +72,7 @@ async function readRegion(region: unknown, height: number, width: number, fn: st
   } else {
     throw new FgvisArgumentError(fn, 'region', `must be a rank-2 tensor or nested arrays [H][W] of booleans, got ${describe(region)}`);
   }
-  if (!out.some((v) => v === 1)) throw new FgvisArgumentError(fn, 'region', 'is empty (no pixel inside)');
+  if (!out.some((v) => v === 1)) throw new FgvisArgumentError(fn, 'region', 'is empty (no pixel inside); expected a region with at least one pixel');
   return out;
 }
 

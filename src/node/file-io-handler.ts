@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { io } from '@tensorflow/tfjs-core';
-import { FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError } from '../errors';
 
 const FN = 'fileIOHandler';
 
@@ -59,7 +59,7 @@ export function modelJSONPath(path: string): string {
  *   `model.save(fileIOHandler(dir))` works for LayersModels and GraphModels.
  */
 export function fileIOHandler(path: string): io.IOHandler {
-  if (typeof path !== 'string' || path === '') throw new FgvisArgumentError(FN, 'path', 'must be a non-empty string');
+  if (typeof path !== 'string' || path === '') throw new FgvisArgumentError(FN, 'path', `must be a non-empty string, got ${describe(path)}`);
   return {
     async load(): Promise<io.ModelArtifacts> {
       const file = resolve(modelJSONPath(path));

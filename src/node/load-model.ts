@@ -8,7 +8,7 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { FgvisArgumentError, FgvisModelError } from '../errors';
+import { checkOptionNames, describe, FgvisArgumentError, FgvisModelError } from '../errors';
 import { fileIOHandler, modelJSONPath, readModelJSON } from './file-io-handler';
 
 /** `graph`: a converted TensorFlow graph (tfjs-converter); `layers`: a Keras-style model (tfjs-layers). */
@@ -71,6 +71,15 @@ export async function loadModel(handler: io.IOHandler, kind: ModelKind): Promise
  * (or as `options.kind` forces). The caller owns the model (`model.dispose()`).
  */
 export async function loadModelFromDisk(path: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const fn = 'loadModelFromDisk';
+  if (typeof path !== 'string' || path === '') throw new FgvisArgumentError(fn, 'path', `must be a non-empty string, got ${describe(path)}`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, ['kind']);
+  if (options.kind !== undefined && options.kind !== 'graph' && options.kind !== 'layers') {
+    throw new FgvisArgumentError(fn, 'options.kind', `must be "graph" or "layers", got ${describe(options.kind)}`);
+  }
   const file = modelJSONPath(path);
   const kind = options.kind ?? detectModelKind(readModelJSON(file, 'loadModelFromDisk'), file);
   return loadModel(fileIOHandler(file), kind);

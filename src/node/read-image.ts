@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError } from '../errors';
 import type { RGBAImage } from '../render/image';
 
 /** Image formats {@link decodeImage} understands. */
@@ -69,7 +69,7 @@ export function decodeImage(bytes: Uint8Array, source = 'image data'): RGBAImage
  */
 export async function readImage(path: string): Promise<RGBAImage> {
   const fn = 'readImage';
-  if (typeof path !== 'string' || path === '') throw new FgvisArgumentError(fn, 'path', 'must be a non-empty string');
+  if (typeof path !== 'string' || path === '') throw new FgvisArgumentError(fn, 'path', `must be a non-empty string, got ${describe(path)}`);
   const what = `image file ${JSON.stringify(path)}`;
   let bytes: Buffer;
   try {

@@ -6,7 +6,8 @@
  *
  * @packageDocumentation
  */
-import { checkImage, type RGBA, type RGBAImage } from './image';
+import { describe } from '../errors';
+import { checkColor, checkImage, checkInteger, checkRenderOptions, type RGBA, type RGBAImage } from './image';
 
 /** Glyph width in font pixels. */
 export const GLYPH_WIDTH = 5;
@@ -78,6 +79,11 @@ export function measureText(text: string, options: TextOptions = {}): { width: n
 export function drawText(image: RGBAImage, text: string, x: number, y: number, options: TextOptions = {}): RGBAImage {
   const fn = 'drawText';
   checkImage(fn, 'image', image);
+  if (typeof text !== 'string') throw new Error(`Error in ${fn}: text must be a string, got ${describe(text)}`);
+  checkInteger(fn, 'x', x);
+  checkInteger(fn, 'y', y);
+  checkRenderOptions(fn, options, ['scale', 'color']);
+  if (options.color !== undefined) checkColor(fn, 'options.color', options.color);
   const scale = options.scale ?? 1;
   checkScale(fn, scale);
   const [r, g, b, a] = options.color ?? [0, 0, 0, 255];

@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import { colormap, type Colormap, type ColormapName } from './colormap';
-import { checkSize, type RGBAImage } from './image';
+import { describe } from '../errors';
+import { checkRenderOptions, checkSize, type RGBAImage } from './image';
 
 /** Options of {@link heatmap}. */
 export interface HeatmapOptions {
@@ -40,8 +41,9 @@ export function heatmap(
   checkSize(fn, 'width', width);
   checkSize(fn, 'height', height);
   if (values == null || values.length !== width * height) {
-    throw new Error(`Error in ${fn}: values must have width*height = ${width * height} entries, got ${values?.length}`);
+    throw new Error(`Error in ${fn}: values must have width*height = ${width * height} entries, got ${values == null ? describe(values) : values.length}`);
   }
+  checkRenderOptions(fn, options, ['colormap', 'min', 'max', 'alpha']);
   const map = colormap(options.colormap ?? 'viridis');
   let lo = Infinity;
   let hi = -Infinity;
@@ -63,6 +65,7 @@ export function heatmap(
     throw new Error(`Error in ${fn}: options.min and options.max must be finite with min <= max, got ${min} and ${max}`);
   }
   const alpha = options.alpha ?? 255;
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 255)) throw new Error(`Error in ${fn}: options.alpha must be a number in 0..255, got ${describe(alpha)}`);
   const scale = max > min ? 255 / (max - min) : 0;
   const table = map.table;
   const data = new Uint8ClampedArray(width * height * 4);

@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+import { checkOptionNames, describe } from '../errors';
 
 /** An 8-bit RGBA image: `data.length === width * height * 4`, row-major. */
 export interface RGBAImage {
@@ -22,6 +23,32 @@ export interface RGBAImage {
 /** An RGBA colour, each component 0..255. */
 export type RGBA = readonly [number, number, number, number];
 
+/**
+ * Throw unless `options` is undefined or an object whose names are all in
+ * `known` (a typo is never silently ignored).
+ */
+export function checkRenderOptions(fn: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(`Error in ${fn}: options must be an object, got ${describe(options)}`);
+  }
+  checkOptionNames(fn, options, known);
+}
+
+/** Throw unless `color` is `[r, g, b, a]` with every component a number in 0..255. */
+export function checkColor(fn: string, argument: string, color: unknown): void {
+  if (!Array.isArray(color) || color.length !== 4 || color.some((c) => typeof c !== 'number' || !(c >= 0 && c <= 255))) {
+    throw new Error(`Error in ${fn}: ${argument} must be [r, g, b, a] with components in 0..255, got ${Array.isArray(color) ? `[${color.join(', ')}] (${describe(color)})` : describe(color)}`);
+  }
+}
+
+/** Throw unless `value` is a finite integer (used for positions). */
+export function checkInteger(fn: string, argument: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new Error(`Error in ${fn}: ${argument} must be a finite number (pixels), got ${describe(value)}`);
+  }
+}
+
 /** Throw unless `value` is a positive integer (used for sizes). */
 export function checkSize(fn: string, argument: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
@@ -33,7 +60,7 @@ export function checkSize(fn: string, argument: string, value: unknown): asserts
 export function checkImage(fn: string, argument: string, image: unknown): asserts image is RGBAImage {
   const im = image as { width?: unknown; height?: unknown; data?: unknown } | null | undefined;
   if (im == null || typeof im !== 'object' || !(im.data instanceof Uint8ClampedArray)) {
-    throw new Error(`Error in ${fn}: ${argument} must be an RGBAImage {width, height, data: Uint8ClampedArray}`);
+    throw new Error(`Error in ${fn}: ${argument} must be an RGBAImage {width, height, data: Uint8ClampedArray}, got ${describe(image)}`);
   }
   checkSize(fn, `${argument}.width`, im.width);
   checkSize(fn, `${argument}.height`, im.height);
@@ -51,6 +78,7 @@ export function checkImage(fn: string, argument: string, image: unknown): assert
 export function createImage(width: number, height: number, fill: RGBA = [0, 0, 0, 0]): RGBAImage {
   checkSize('createImage', 'width', width);
   checkSize('createImage', 'height', height);
+  checkColor('createImage', 'fill', fill);
   const data = new Uint8ClampedArray(width * height * 4);
   if (fill[0] !== 0 || fill[1] !== 0 || fill[2] !== 0 || fill[3] !== 0) {
     for (let i = 0; i < data.length; i += 4) {
@@ -79,7 +107,11 @@ export interface DrawImageOptions {
 export function drawImage(dst: RGBAImage, src: RGBAImage, x: number, y: number, options: DrawImageOptions = {}): RGBAImage {
   checkImage('drawImage', 'dst', dst);
   checkImage('drawImage', 'src', src);
+  checkInteger('drawImage', 'x', x);
+  checkInteger('drawImage', 'y', y);
+  checkRenderOptions('drawImage', options, ['mode']);
   const mode = options.mode ?? 'copy';
+  if (mode !== 'copy' && mode !== 'over') throw new Error(`Error in drawImage: options.mode must be "copy" or "over", got ${describe(mode)}`);
   const rx = Math.round(x);
   const ry = Math.round(y);
   const x0 = Math.max(0, rx);

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { checkImage, type RGBAImage } from './image';
+import { checkImage, checkRenderOptions, type RGBAImage } from './image';
 import { resize } from './resize';
 
 /** Options of {@link overlay}. */
@@ -24,6 +24,7 @@ export function overlay(base: RGBAImage, heat: RGBAImage, options: OverlayOption
   const fn = 'overlay';
   checkImage(fn, 'base', base);
   checkImage(fn, 'heat', heat);
+  checkRenderOptions(fn, options, ['alpha']);
   const alpha = options.alpha ?? 0.5;
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
     throw new Error(`Error in ${fn}: options.alpha must be a number in [0, 1], got ${String(alpha)}`);

@@ -6,7 +6,8 @@
  */
 import { lightness } from './color-space';
 import { LINE_HEIGHT, drawText, measureText, wrapText } from './font';
-import { checkImage, checkSize, createImage, drawImage, type RGBA, type RGBAImage } from './image';
+import { describe } from '../errors';
+import { checkImage, checkRenderOptions, checkSize, createImage, drawImage, type RGBA, type RGBAImage } from './image';
 import { resize } from './resize';
 
 /** One cell of a panel. */
@@ -70,7 +71,8 @@ function nonNegativeInteger(fn: string, argument: string, v: number): void {
 /** Compute the size and cell positions of the panel {@link panel} would draw, without drawing. */
 export function panelLayout(items: readonly PanelItem[], options: PanelOptions = {}): PanelLayout {
   const fn = 'panel';
-  if (!Array.isArray(items) || items.length === 0) throw new Error(`Error in ${fn}: items must be a non-empty array`);
+  if (!Array.isArray(items) || items.length === 0) throw new Error(`Error in ${fn}: items must be a non-empty array, got ${describe(items)}`);
+  checkRenderOptions(fn, options, ['columns', 'padding', 'background', 'textColor', 'captionHeight', 'title', 'cellWidth', 'cellHeight', 'textScale']);
   items.forEach((it, i) => checkImage(fn, `items[${i}].image`, it?.image));
   const columns = options.columns ?? Math.min(items.length, 4);
   checkSize(fn, 'options.columns', columns);

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { checkImage, checkSize, type RGBAImage } from './image';
+import { checkImage, checkRenderOptions, checkSize, type RGBAImage } from './image';
 
 /** Options of {@link resize}. */
 export interface ResizeOptions {
@@ -21,6 +21,7 @@ export function resize(image: RGBAImage, width: number, height: number, options:
   checkImage(fn, 'image', image);
   checkSize(fn, 'width', width);
   checkSize(fn, 'height', height);
+  checkRenderOptions(fn, options, ['method']);
   const method = options.method ?? 'bilinear';
   if (method !== 'nearest' && method !== 'bilinear') {
     throw new Error(`Error in ${fn}: options.method must be "nearest" or "bilinear", got ${JSON.stringify(method)}`);

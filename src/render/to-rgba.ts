@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { RGBAImage } from './image';
+import { checkRenderOptions, type RGBAImage } from './image';
 
 /** A tfjs `Tensor` or anything else with a shape and an async `data()` (never read synchronously). */
 export interface TensorLike {
@@ -47,6 +47,10 @@ export async function toRGBA(input: TensorLike | ArrayWithShape, options: ToRGBA
   if (input == null || !Array.isArray(input.shape)) {
     throw new Error(`Error in ${fn}: input must be a tensor or {data, shape}, got ${input === null ? 'null' : typeof input}`);
   }
+  if ((input as { isDisposed?: boolean }).isDisposed === true) {
+    throw new Error(`Error in ${fn}: input is a disposed tensor; expected a live (undisposed) tensor`);
+  }
+  checkRenderOptions(fn, options, ['min', 'max']);
   let shape = input.shape.slice();
   if (shape.length === 4 && shape[0] === 1) shape = shape.slice(1);
   if (shape.length === 2) shape = [shape[0], shape[1], 1];
