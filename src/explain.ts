@@ -7,69 +7,23 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FgvisArgumentError, FgvisModelError, describe, gradientError, throwIfAborted } from './errors';
-import { GradientFilter, assertGradientsRegistered } from './filter';
-import { checkInput, checkTarget } from './input';
-import { withInputGradientKernels } from './kernels';
-import { runController } from './control';
-import { AutoLambda, scoreGoal, type ScoreGoal } from './lambda';
-import { buildLoss, type Game } from './loss';
-import { composeExplanation, createMask, makeReference, type Mask } from './mask';
-import { adaptModel, selectClass, type ExplainableModel, type ScoreModel } from './model';
-import { adam, optimize, sgd, type StepRecord } from './optimize';
-import { resolveExplainOptions, type ExplainLive, type ExplainOptions, type ExplainStep } from './options';
+import { FgvisArgumentError, describe, throwIfAborted } from './errors';
+import { assertGradientsRegistered } from './filter';
+import { checkInput } from './input';
+import { runExplanations, type Explanation, type RunItem, type Target } from './explain-run';
+import type { ExplainableModel } from './model';
+import { EXPLAIN_OPTION_NAMES, resolveExplainOptions, type ExplainOptions } from './options';
+import { checkOptionsObject, positiveInteger } from './validate';
 
-/** The class to explain: an index, or `'top'` for the model's predicted class on the input. */
-export type Target = number | 'top';
+export type { Explanation, Target } from './explain-run';
 
-/** The result of `explain()`. Owns its tensors until {@link Explanation.dispose}. */
-export interface Explanation {
-  /** The mask `m`, same shape as the input, values in [0, 1]. */
-  mask: tf.Tensor;
-  /** The explanation `m * x + (1 - m) * r` the model was shown, same shape as the input. */
-  explanation: tf.Tensor;
-  /** Per-pixel importance `[H, W]` in [0, 1]: channel mean of `m` (preservation) or of `1 - m` (deletion). */
-  saliency: tf.Tensor2D;
-  /** The class explained. */
-  target: number;
-  /** The game played. */
-  game: Game;
-  /** The lambda used (for `'auto'`, the one the returned mask was found with). */
-  lambda: number;
-  /** The optimisation steps run. */
-  steps: number;
-  /** How many times the automatic lambda's guard restored the best iterate and slowed down. */
-  backoffs: number;
-  /** The target's softmax score, read from the unmodified model. */
-  scores: {
-    /** On the input image. */
-    image: number;
-    /** On the explanation. */
-    explanation: number;
-    /** On the reference alone (everything removed): the floor of a deletion. */
-    reference: number;
-  };
-  /** The mask's mean value (L1 norm / size). */
-  maskMean: number;
-  /** How many activation outputs the defense gated (0 with `defense: false`). */
-  filtered: number;
-  /** The score goal the automatic lambda aimed for (absent for a fixed lambda). */
-  goal?: ScoreGoal;
-  /** Per-step record: loss, target score, mask mean, lambda. */
-  history: ExplainStep[];
-  /** Things the caller should know (e.g. the defense found no activation to filter). */
-  warnings: string[];
-  /** Free the result's tensors. Idempotent. */
-  dispose(): void;
-}
-
-/** Read the target's probability on one input with the unmodified model (no tape). */
-async function scoreOf(scorer: ScoreModel, x: tf.Tensor4D, target: number): Promise<number> {
-  const p = tf.tidy(() => selectClass(scorer.probs(x), target));
-  try {
-    return (await p.data())[0]!;
-  } finally {
-    p.dispose();
+/** Gradients must be registered, and every filtered kernel must have one. */
+function checkActivations(fn: string, activations: readonly string[]): void {
+  assertGradientsRegistered(fn);
+  for (const k of activations) {
+    if (tf.getGradient(k) == null) {
+      throw new FgvisArgumentError(fn, 'options.activations', `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`);
+    }
   }
 }
 
@@ -95,241 +49,91 @@ export async function explain(
   const fn = 'explain';
   const o = resolveExplainOptions(options, fn);
   throwIfAborted(o.signal);
-  assertGradientsRegistered(fn);
-  for (const k of o.activations) {
-    if (tf.getGradient(k) == null) {
-      throw new FgvisArgumentError(fn, 'options.activations', `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`);
-    }
-  }
+  checkActivations(fn, o.activations);
   const x = await checkInput(input, fn);
-
-  // Everything the run owns, freed in `finally` whatever happens.
-  let reference: tf.Tensor4D | null = null;
-  let imageProbs: tf.Tensor2D | null = null;
-  let mask: Mask | null = null;
-  let filter: GradientFilter | null = null;
-  let auto: AutoLambda | null = null;
-  const optimizer = o.optimizer === 'adam' ? adam({ learningRate: o.learningRate }) : sgd({ learningRate: o.learningRate });
-  let resultTensors: tf.Tensor[] = [];
   try {
-    const scorer = await adaptModel(model, x, { scores: o.scores, outputNode: o.outputNode, caller: fn });
-    imageProbs = tf.tidy(() => scorer.probs(x));
-    const c = checkTarget(target, await imageProbs.data(), fn);
-    reference = makeReference(x, o.reference, { blurSigma: o.blurSigma, seed: o.seed, caller: fn });
-    if (reference !== null && o.reference instanceof tf.Tensor) {
-      const values = await reference.data();
-      const i = values.findIndex((v) => !Number.isFinite(v));
-      if (i >= 0) throw new FgvisArgumentError(fn, 'options.reference', `must be finite, got ${describe(values[i])} at flat index ${i}`);
-    }
-    const scoreImage = (await imageProbs.data())[c]!;
-    const referenceInput = reference ?? tf.zerosLike(x);
-    let scoreReference: number;
-    try {
-      scoreReference = await scoreOf(scorer, referenceInput, c);
-    } finally {
-      if (reference === null) referenceInput.dispose();
-    }
-    throwIfAborted(o.signal);
-
-    const loss = buildLoss({ game: o.game, classTerm: o.classTerm, target: c, imageProbs });
-    const goal = o.lambda === 'auto' ? scoreGoal(o.game, scoreImage, scoreReference, o.autoLambda) : undefined;
-    if (goal) auto = new AutoLambda(goal, o.autoLambda);
-    const fixedLambda = o.lambda === 'auto' ? 0 : o.lambda;
-    const m0 = createMask(x.shape, { parameterization: o.parameterization });
-    mask = m0;
-    const r = reference;
-    if (o.defense) filter = new GradientFilter({ activations: o.activations });
-
-    // The class term's gradient: the only one that goes through the model (and the filter).
-    // `valuesOf` maps the parameter to mask values (the identity for the capture pass below).
-    const classGradient = (param: tf.Tensor, valuesOf: (p: tf.Tensor) => tf.Tensor = m0.valuesOf) => {
-      let score: tf.Scalar | null = null;
-      const f = (p: tf.Tensor) => {
-        const lp = scorer.logProbs(composeExplanation(valuesOf(p), x, r) as tf.Tensor4D);
-        score = tf.keep(tf.exp(selectClass(lp, c)));
-        return loss.classTerm(lp);
-      };
-      try {
-        // In a tidy: tfjs does not free the forward output when the backward pass throws.
-        const compute = () => tf.tidy(() => tf.valueAndGrad(f)(param));
-        const out = withInputGradientKernels(() => (filter ? filter.run(compute) : compute()));
-        return { ...out, score: score! };
-      } catch (e) {
-        (score as tf.Scalar | null)?.dispose();
-        throw gradientError(fn, e);
-      }
-    };
-
-    // Bounds must come from a pass at e = x exactly: the clipped mask starts at
-    // ones, so its first step is that pass; the sigmoid mask (0.999 at the
-    // start) needs its own pass, with the mask itself set to ones.
-    if (filter && o.parameterization !== 'clip') {
-      tf.tidy(() => {
-        const ones = tf.onesLike(x);
-        const { value, grad, score } = classGradient(ones, (p) => p);
-        tf.dispose([value, grad, score]);
-      });
-    }
-
-    const control = runController({
-      game: o.game,
-      goal,
-      earlyStop: o.earlyStop,
-      backoff: o.backoff,
-      auto,
-      optimizer,
-      assignMask: (values) => m0.assign(values),
-    });
-    const live: ExplainLive = { mask: () => tf.tidy(() => tf.reshape(m0.values(), input.shape)) };
-    const { steps, history } = await optimize(m0.param, {
-      steps: o.steps,
-      optimizer,
-      signal: o.signal,
-      readEvery: o.readEvery,
-      // Every record is checked as soon as it is read: a non-finite loss or gradient stops the run there.
-      onStep: (r: StepRecord) => {
-        const bad = ['loss', 'score', 'gradientCheck'].find((k) => !Number.isFinite(r[k]!));
-        if (bad !== undefined) {
-          const what = bad === 'gradientCheck' ? 'the gradient of the loss became non-finite (NaN or Infinity)' : `the ${bad} became ${r[bad]}`;
-          throw new FgvisModelError(
-            fn,
-            `${what} at step ${r.step}: the model's output or its gradient overflowed on the explanation; ` +
-              'check the model on inputs between the image and the reference, or try a smaller options.learningRate',
-          );
-        }
-        delete (r as Record<string, number>).gradientCheck;
-        return o.onStep?.(r as ExplainStep, live);
-      },
-      shouldStop: control.shouldStop,
-      computeStep: () => {
-        const { value, grad, score } = classGradient(m0.param);
-        let m: tf.Tensor | null = null;
-        let sparsity: tf.Scalar | null = null;
-        try {
-          const out = tf.tidy(() => {
-            const lambda = auto ? auto.lambda : tf.scalar(fixedLambda);
-            const sparsityOf = (p: tf.Tensor) => loss.sparsity(m0.valuesOf(p));
-            const { value: sp, grad: sparsityGrad } = tf.valueAndGrad(sparsityOf)(m0.param);
-            m = tf.keep(m0.values());
-            sparsity = tf.keep(sp);
-            const record = {
-              loss: tf.keep(tf.add(value, tf.mul(lambda, sp)) as tf.Scalar),
-              score: tf.keep(tf.clone(score)),
-              l1: tf.keep(tf.mean(m) as tf.Scalar),
-              lambda: tf.keep(tf.clone(lambda)),
-            };
-            const total = tf.add(grad, tf.mul(lambda, sparsityGrad));
-            // 0 when every gradient value is finite, NaN otherwise (read with the record, no extra read).
-            (record as Record<string, tf.Scalar>).gradientCheck = tf.keep(tf.sum(tf.mul(total, 0)) as tf.Scalar);
-            return { grad: tf.keep(total), record };
-          });
-          // The iterate, its score and sparsity are those of the mask before this step's update.
-          try {
-            auto?.observe(m!, score, sparsity!);
-          } catch (e) {
-            tf.dispose([out.grad, ...Object.values(out.record)]);
-            throw e;
-          }
-          return out;
-        } finally {
-          tf.dispose([value, grad, score]);
-          if (m) (m as tf.Tensor).dispose();
-          if (sparsity) (sparsity as tf.Tensor).dispose();
-        }
-      },
-      afterUpdate: () => m0.project(),
-    });
-    for (const h of history) {
-      if (!Number.isFinite(h.loss!)) {
-        throw new FgvisModelError(fn, `the loss became ${h.loss} at step ${h.step}; try a smaller options.learningRate`);
-      }
-    }
-
-    // The returned mask: the sparsest iterate that met the goal (auto lambda), else the last one.
-    let lambdaUsed = fixedLambda;
-    let finalMask: tf.Tensor;
-    const best = auto ? await auto.bestIterate() : null;
-    if (best) {
-      finalMask = best.mask;
-      lambdaUsed = best.lambda;
-    } else {
-      finalMask = m0.values();
-      if (auto) lambdaUsed = await auto.current();
-    }
-    const shaped = tf.tidy(() => tf.reshape(finalMask, input.shape));
-    finalMask.dispose();
-    resultTensors.push(shaped);
-    const explanation = tf.tidy(() => tf.reshape(composeExplanation(shaped, input, r === null ? null : tf.reshape(r, input.shape)), input.shape));
-    resultTensors.push(explanation);
-    const saliency = tf.tidy(() => {
-      const m3 = tf.reshape(shaped, [x.shape[1], x.shape[2], x.shape[3]]) as tf.Tensor3D;
-      const imp = o.game === 'preservation' ? m3 : tf.sub(1, m3);
-      return tf.mean(imp, 2) as tf.Tensor2D;
-    });
-    resultTensors.push(saliency);
-    const e4 = tf.reshape(explanation, x.shape) as tf.Tensor4D;
-    let scoreExplanation: number;
-    try {
-      scoreExplanation = await scoreOf(scorer, e4, c);
-    } finally {
-      e4.dispose();
-    }
-    const maskMean = await (async () => {
-      const t = tf.mean(shaped);
-      try {
-        return (await t.data())[0]!;
-      } finally {
-        t.dispose();
-      }
-    })();
-    throwIfAborted(o.signal);
-
-    const warnings: string[] = [];
-    const filtered = filter?.count ?? 0;
-    if (o.defense && filtered === 0) {
-      warnings.push(
-        'the defense found no activation kernel to filter (' + o.activations.join(', ') +
-          '): the model may compute its nonlinearities with other ops (e.g. maximum(x, 0)); the explanation is undefended',
-      );
-    }
-    if (goal && !best) {
-      warnings.push(
-        `no iterate met the score goal (${goal.direction === 'atLeast' ? '>=' : '<='} ${goal.score.toFixed(4)}); ` +
-          'the last mask is returned: try more steps or a different learningRate',
-      );
-    }
-    const owned = resultTensors;
-    resultTensors = [];
-    let disposed = false;
-    return {
-      mask: shaped,
-      explanation,
-      saliency,
-      target: c,
-      game: o.game,
-      lambda: lambdaUsed,
-      steps,
-      backoffs: control.backoffs,
-      scores: { image: scoreImage, explanation: scoreExplanation, reference: scoreReference },
-      maskMean,
-      filtered,
-      goal,
-      history: history as ExplainStep[],
-      warnings,
-      dispose() {
-        if (disposed) return;
-        disposed = true;
-        tf.dispose(owned);
-      },
-    };
+    const [result] = await runExplanations(model, x, [{ image: 0, target }], o, fn, [...input.shape]);
+    return result!;
   } finally {
-    tf.dispose(resultTensors);
     x.dispose();
-    reference?.dispose();
-    imageProbs?.dispose();
-    mask?.dispose();
-    filter?.dispose();
-    auto?.dispose();
-    optimizer.dispose();
+  }
+}
+
+/** Options of {@link explainBatch}: those of `explain()` and the batch size. */
+export interface ExplainBatchOptions extends ExplainOptions {
+  /**
+   * Explanations optimised together in one batched run (one forward and
+   * backward pass of this many inputs per step); more are run in
+   * consecutive batches. Default 8. Memory grows with it.
+   */
+  batchSize?: number;
+}
+
+/**
+ * Several FGVis explanations in batched runs: the top-k classes of one image
+ * (`input` `[H,W,C]` or `[1,H,W,C]` with an array of targets), or one class per
+ * image of a batch (`input` `[N,H,W,C]` with one target for all or one per
+ * image). Each explanation keeps its own optimiser, automatic lambda, early
+ * stopping and back-off guard, so it matches what `explain()` returns for it
+ * (up to floating-point reduction order); only the model calls are shared,
+ * which is faster per explanation than one call at a time. The model must
+ * accept a batch of `batchSize` inputs.
+ *
+ * `options.onStep` is called for every explanation of the batch; `live.item`
+ * says which.
+ *
+ * @param model A tfjs `GraphModel`, `LayersModel`, or a function `[N,H,W,C] -> [N, classes]`.
+ * @param input `[H,W,C]`, `[1,H,W,C]` or `[N,H,W,C]` float32; never modified or disposed.
+ * @param targets One target per explanation (for one image: e.g. `[3, 7, 'top']`), or one for every image.
+ * @param options See {@link ExplainBatchOptions}.
+ * @returns One explanation per target (or per image), in order, each shaped like one image of `input`; dispose each.
+ */
+export async function explainBatch(
+  model: ExplainableModel,
+  input: tf.Tensor3D | tf.Tensor4D | tf.Tensor,
+  targets: Target | readonly Target[] = 'top',
+  options?: ExplainBatchOptions,
+): Promise<Explanation[]> {
+  const fn = 'explainBatch';
+  const { batchSize: size, ...rest } = checkOptionsObject<ExplainBatchOptions>(fn, options, [...EXPLAIN_OPTION_NAMES, 'batchSize']);
+  const batchSize = size === undefined ? 8 : positiveInteger(fn, 'batchSize', size);
+  const o = resolveExplainOptions(rest, fn);
+  throwIfAborted(o.signal);
+  checkActivations(fn, o.activations);
+  const x = await checkInput(input, fn, 'input', true);
+  try {
+    const N = x.shape[0];
+    let items: RunItem[];
+    if (Array.isArray(targets)) {
+      if (targets.length === 0) throw new FgvisArgumentError(fn, 'targets', 'must not be an empty array');
+      if (N > 1 && targets.length !== N) {
+        throw new FgvisArgumentError(fn, 'targets', `must have one target per image (${N}) or be a single target, got an array of ${targets.length}`);
+      }
+      items = targets.map((target, i) => ({ image: N === 1 ? 0 : i, target }));
+    } else {
+      items = Array.from({ length: N }, (_, i) => ({ image: i, target: targets as Target }));
+    }
+    const itemShape = input.rank === 3 ? [...input.shape] : [1, ...input.shape.slice(1)];
+    const results: Explanation[] = [];
+    try {
+      for (let start = 0; start < items.length; start += batchSize) {
+        const chunk = items.slice(start, start + batchSize);
+        // The images this chunk uses, renumbered.
+        const used = [...new Set(chunk.map((it) => it.image))];
+        const images = used.length === N ? x : (tf.gather(x, used) as tf.Tensor4D);
+        try {
+          const renumbered = chunk.map((it) => ({ image: used.indexOf(it.image), target: it.target }));
+          results.push(...(await runExplanations(model, images, renumbered, o, fn, itemShape)));
+        } finally {
+          if (images !== x) images.dispose();
+        }
+      }
+      return results;
+    } catch (e) {
+      for (const r of results) r.dispose();
+      throw e;
+    }
+  } finally {
+    x.dispose();
   }
 }

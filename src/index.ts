@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { explain, type Explanation, type Target } from './explain';
+export { explain, explainBatch, type ExplainBatchOptions, type Explanation, type Target } from './explain';
 export {
   EXPLAIN_DEFAULTS,
   resolveExplainOptions,

@@ -16,17 +16,19 @@ import { describe, FgvisArgumentError } from './errors';
  * @param input The user's input.
  * @param fn The function name used in error messages, e.g. `'explain'`.
  * @param argument The argument's name in error messages; default `'input'`.
+ * @param batch Accept a batch `[N,H,W,C]` of any size N >= 1 (returned as is, reshaped); default false.
  * @throws FgvisArgumentError naming `fn` and the argument.
  */
-export async function checkInput(input: unknown, fn: string, argument = 'input'): Promise<tf.Tensor4D> {
+export async function checkInput(input: unknown, fn: string, argument = 'input', batch = false): Promise<tf.Tensor4D> {
+  const rank4 = batch ? '[N,H,W,C]' : '[1,H,W,C]';
   if (!(input instanceof tf.Tensor)) {
-    throw new FgvisArgumentError(fn, argument, `must be a Tensor3D [H,W,C] or Tensor4D [1,H,W,C], got ${describe(input)}`);
+    throw new FgvisArgumentError(fn, argument, `must be a Tensor3D [H,W,C] or Tensor4D ${rank4}, got ${describe(input)}`);
   }
   if (input.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor; expected a live (undisposed) tensor');
   if (input.rank !== 3 && input.rank !== 4) {
-    throw new FgvisArgumentError(fn, argument, `must be rank 3 [H,W,C] or rank 4 [1,H,W,C], got rank ${input.rank} [${input.shape.join(',')}]`);
+    throw new FgvisArgumentError(fn, argument, `must be rank 3 [H,W,C] or rank 4 ${rank4}, got rank ${input.rank} [${input.shape.join(',')}]`);
   }
-  if (input.rank === 4 && input.shape[0] !== 1) {
+  if (input.rank === 4 && input.shape[0] !== 1 && !batch) {
     throw new FgvisArgumentError(fn, argument, `must have batch size 1, got shape [${input.shape.join(',')}]`);
   }
   if (input.dtype !== 'float32') {

@@ -20,6 +20,12 @@ export interface Optimizer {
   reset(): void;
   /** Apply one update `param <- param - step(grad)`. `grad` is not disposed. */
   apply(param: tf.Variable, grad: tf.Tensor): void;
+  /**
+   * Advance the state with `grad` and return `step(grad)`, the amount to
+   * subtract, without touching any variable (a new tensor owned by the
+   * caller; `grad` is not disposed). `apply` is `param.assign(param - update(grad))`.
+   */
+  update(grad: tf.Tensor): tf.Tensor;
   /** Free the optimiser's state. Idempotent. */
   dispose(): void;
 }
@@ -39,6 +45,16 @@ export interface AdamOptions {
 function checkRate(fn: string, learningRate: number): void {
   if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new FgvisArgumentError(fn, 'learningRate', `must be a positive finite number, got ${describe(learningRate)}`);
+  }
+}
+
+/** `param <- param - optimizer.update(grad)`. */
+function applyUpdate(optimizer: Optimizer, param: tf.Variable, grad: tf.Tensor): void {
+  const step = optimizer.update(grad);
+  try {
+    tf.tidy(() => param.assign(tf.sub(param, step)));
+  } finally {
+    step.dispose();
   }
 }
 
@@ -66,19 +82,22 @@ export function adam(options: AdamOptions = {}): Optimizer {
       t = 0;
     },
     apply(param, grad) {
+      applyUpdate(this, param, grad);
+    },
+    update(grad) {
       const lr = this.learningRate;
       t += 1;
-      const [m1, v1] = tf.tidy(() => {
+      const [m1, v1, step] = tf.tidy(() => {
         const mNew = m === null ? tf.mul(1 - beta1, grad) : tf.add(tf.mul(beta1, m), tf.mul(1 - beta1, grad));
         const vNew = v === null ? tf.mul(1 - beta2, tf.square(grad)) : tf.add(tf.mul(beta2, v), tf.mul(1 - beta2, tf.square(grad)));
         const stepSize = (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-        param.assign(tf.sub(param, tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(vNew), epsilon)))));
-        return [mNew, vNew];
+        return [mNew, vNew, tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(vNew), epsilon)))];
       });
       m?.dispose();
       v?.dispose();
       m = m1!;
       v = v1!;
+      return step!;
     },
     dispose() {
       this.reset();
@@ -109,14 +128,17 @@ export function sgd(options: SgdOptions = {}): Optimizer {
       velocity = null;
     },
     apply(param, grad) {
+      applyUpdate(this, param, grad);
+    },
+    update(grad) {
       const lr = this.learningRate;
-      const next = tf.tidy(() => {
+      const [next, step] = tf.tidy(() => {
         const vNew = velocity === null || momentum === 0 ? tf.clone(grad) : tf.add(tf.mul(momentum, velocity), grad);
-        param.assign(tf.sub(param, tf.mul(lr, vNew)));
-        return vNew;
+        return [vNew, tf.mul(lr, vNew)];
       });
       velocity?.dispose();
-      velocity = next;
+      velocity = next!;
+      return step!;
     },
     dispose() {
       this.reset();

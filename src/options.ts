@@ -18,6 +18,8 @@ import { DEFAULT_FILTERED_ACTIVATIONS } from './filter/activations';
 
 /** The run in progress, as `onStep` may look at it (valid only during the callback). */
 export interface ExplainLive {
+  /** Which explanation of the batch this is (`explainBatch()`); 0 for `explain()`. */
+  readonly item: number;
   /**
    * The current mask (after this step's update), with the input's shape: a new
    * tensor owned by the caller. Costs a copy: call it only when you draw a preview.
@@ -101,7 +103,8 @@ export const EXPLAIN_DEFAULTS = {
   readEvery: 10,
 } as const;
 
-const KNOWN_OPTIONS = [
+/** The option names `explain()` accepts. */
+export const EXPLAIN_OPTION_NAMES = [
   'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference',
   'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
   'readEvery',
@@ -137,7 +140,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
   }
-  checkOptionNames(fn, options, KNOWN_OPTIONS);
+  checkOptionNames(fn, options, EXPLAIN_OPTION_NAMES);
   const o = options;
   const D = EXPLAIN_DEFAULTS;
   const game = oneOf(fn, 'game', o.game ?? D.game, ['preservation', 'deletion'] as const);

@@ -281,7 +281,7 @@ describe('the pieces', () => {
   table('buildLoss, adam, sgd, optimize, AutoLambda, scoreGoal', () => {
     const v = keep(tf.variable(tf.ones([2]), true));
     const probs = keep(tf.tensor2d([[0.5, 0.5]]));
-    const noop = { name: 'noop', learningRate: 1, reset() {}, apply() {}, dispose() {} };
+    const noop = { name: 'noop', learningRate: 1, reset() {}, apply() {}, update: (g: tf.Tensor) => tf.zerosLike(g), dispose() {} };
     const okOpt = () => ({ steps: 2, optimizer: noop, computeStep: () => ({ grad: tf.zeros([2]), record: {} }) });
     return [
       ['buildLoss', 'options', 'got undefined', () => buildLoss(undefined as never)],
