@@ -30,7 +30,7 @@ describeEachBackend('the defense against adversarial evidence', () => {
       const least = probs.indexOf(Math.min(...probs));
       const defended = await explain(model as never, x, least, { ...OPTIONS, defense: true });
       const undefended = await explain(model as never, x, least, { ...OPTIONS, defense: false });
-      expect(defended.filtered).toBe(3);
+      expect(defended.filtered).toBe(7); // 3 activations and 4 layer outputs
       expect(undefended.filtered).toBe(0);
       rows.push({ digit: i, empty: defended.scores.reference, defended: defended.scores.explanation, undefended: undefended.scores.explanation });
       defended.dispose();

@@ -56,7 +56,7 @@ describeEachBackend('explain: the public contract', () => {
     expect(r.history).toHaveLength(r.steps);
     expect(r.history[0]!.score).toBeCloseTo(r.scores.image, 4);
     expect(r.history[0]!.l1).toBe(1);
-    expect(r.filtered).toBe(2);
+    expect(r.filtered).toBe(3); // 2 activations and a convolution's output
     expect(r.game).toBe('preservation');
     expect(r.lambda).toBeGreaterThan(0);
     r.dispose();
@@ -106,7 +106,8 @@ describeEachBackend('explain: the public contract', () => {
     const x = tf.randomUniform([8, 8, 3], 0, 1, 'float32', 9);
     const before = tf.memory().numTensors;
     const r = await explain(model as never, x, 1, { steps: 10, scores: 'logits' });
-    // conv relu, ReLU(maxValue) = Relu then ClipByValue, LeakyReLU.
+    // conv relu (its output before the bias too), ReLU(maxValue) = Relu then ClipByValue, LeakyReLU;
+    // the bias add before the relu and the Relu before ClipByValue need no gate of their own.
     expect(r.filtered).toBe(4);
     expect(r.target).toBe(1);
     r.dispose();

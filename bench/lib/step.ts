@@ -1,7 +1,7 @@
 // A replica of one explain() step (src/explain.ts computeStep + optimizer +
 // projection), built from the library's own pieces, with phase timing hooks.
-// Used by the benchmark for the forward / backward / rest breakdown, kernel
-// profiles and the batched-step prototype. Keep it in sync with explain.ts.
+// Used by the benchmark for the forward / backward / rest breakdown and the
+// same-run ablation. Keep it in sync with src/explain-run.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { GradientFilter, type GradientFilterOptions } from '../../src/filter';
 import { withInputGradientKernels, type InputGradientKernelOptions } from '../../src/kernels';

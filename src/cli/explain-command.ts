@@ -323,7 +323,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
     const named = prepared.classes?.[r.target];
     const className = named ?? `class ${r.target}`;
     const classLabel = named === undefined ? className : `${named} (class ${r.target})`;
-    const filteredText = `${r.filtered} activation${r.filtered === 1 ? '' : 's'} filtered`;
+    const filteredText = `${r.filtered} layer output${r.filtered === 1 ? '' : 's'} gated by the defense`;
     for (const w of r.warnings) io.stderr.write(`fgvis: warning: ${w}\n`);
 
     const title =

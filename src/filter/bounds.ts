@@ -56,8 +56,31 @@ export class NonNegativeBound implements ActivationBound {
   }
 }
 
+/**
+ * An output the filter matches but does not gate (a linear layer's output
+ * outside the hidden layers, see `LAYER_OUTPUT_KERNELS`). Holds no tensors;
+ * reading `lo` or `hi` throws.
+ */
+export class PassThroughBound implements ActivationBound {
+  readonly passThrough = true;
+
+  constructor(
+    readonly kernel: string,
+    readonly shape: readonly number[],
+  ) {}
+
+  get lo(): Tensor {
+    throw new Error(`the ${this.kernel} output [${this.shape.join(',')}] is not gated and has no bounds`);
+  }
+
+  get hi(): Tensor {
+    return this.lo;
+  }
+}
+
 /** Release the tensors of a bound. */
 export function disposeBound(b: ActivationBound): void {
+  if (b instanceof PassThroughBound) return;
   if (b instanceof NonNegativeBound) b.dispose();
   else {
     b.lo.dispose();
@@ -90,15 +113,20 @@ export class ActivationBounds {
     this.activations = Object.freeze(activations.slice());
   }
 
-  /** Number of activation outputs with bounds. */
+  /** Number of outputs the backward pass visits and matches (gated or passed through). */
   get size(): number {
     return this.entries.length;
   }
 
-  /** Total number of bounded neurons (elements) over all activation outputs. */
+  /** Number of outputs whose gradient is gated (passed-through outputs excluded). */
+  get gatedCount(): number {
+    return this.entries.filter((e) => !(e instanceof PassThroughBound)).length;
+  }
+
+  /** Total number of bounded neurons (elements) over the gated outputs. */
   get numElements(): number {
     let n = 0;
-    for (const e of this.entries) n += e.shape.reduce((a, b) => a * b, 1);
+    for (const e of this.entries) if (!(e instanceof PassThroughBound)) n += e.shape.reduce((a, b) => a * b, 1);
     return n;
   }
 

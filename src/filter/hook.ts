@@ -27,9 +27,10 @@ import { FgvisArgumentError, FgvisModelError, describe } from '../errors';
 import { swapGradients, withSwaps } from '../registry';
 import { checkOptionNames } from '../validate';
 import { engineState, withTapeCleanup } from '../tape';
-import { DEFAULT_FILTERED_ACTIVATIONS } from './activations';
-import { ActivationBounds, disposeBound, NonNegativeBound, type ActivationBound } from './bounds';
+import { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS } from './activations';
+import { ActivationBounds, disposeBound, NonNegativeBound, PassThroughBound, type ActivationBound } from './bounds';
 import { fusedGate, type FusedActivation } from './fast-gate';
+import { redundantOutputs } from './redundant';
 
 /** Options shared by {@link captureBounds}, {@link withGradientFilter} and {@link GradientFilter}. */
 export interface GradientFilterOptions {
@@ -90,6 +91,10 @@ interface PassState {
   elements: number;
   /** Filter mode: gate in one pass where the backend allows it. */
   readonly fused: boolean;
+  /** The kernel names hooked. */
+  hooked: readonly string[];
+  /** Capture mode: data ids of the layer outputs that need no gate (read from the tape at the first visit). */
+  redundant: Set<object> | null;
 }
 
 /** The function that is currently running hooked, to refuse nesting. */
@@ -146,7 +151,29 @@ export function captureBounds<T>(
     for (const b of state.captured) disposeBound(b);
     throw e;
   }
-  return { result, bounds: new ActivationBounds(state.captured, activations) };
+  return { result, bounds: new ActivationBounds(hiddenLayersOnly(state.captured), activations) };
+}
+
+/**
+ * Two kinds of layer outputs (non-activation kernels) are not gated: the
+ * input's normalisation (outputs before the first convolution or activation
+ * of the forward pass, e.g. the `Add` of a Keras `Rescaling` layer) and the
+ * classification output (flat, rank <= 2, outputs after the last activation:
+ * the logits of a dense head). See `LAYER_OUTPUT_KERNELS`. Their bounds are
+ * released and replaced by pass-through entries. `captured` is in
+ * backward-visit order (the forward pass's last output first).
+ */
+function hiddenLayersOnly(captured: ActivationBound[]): ActivationBound[] {
+  const isActivation = (b: ActivationBound) => ACTIVATION_KERNELS.includes(b.kernel);
+  const startsNetwork = (b: ActivationBound) => isActivation(b) || b.kernel === 'Conv2D' || b.kernel === 'DepthwiseConv2dNative';
+  const pass = new Set<number>();
+  for (let i = captured.length - 1; i >= 0 && !startsNetwork(captured[i]!); i--) pass.add(i);
+  for (let i = 0; i < captured.length && !isActivation(captured[i]!); i++) if (captured[i]!.shape.length <= 2) pass.add(i);
+  return captured.map((b, i) => {
+    if (!pass.has(i)) return b;
+    disposeBound(b);
+    return new PassThroughBound(b.kernel, b.shape);
+  });
 }
 
 /**
@@ -201,7 +228,7 @@ export function withGradientFilter<T>(
     throw e;
   }
   const gated: FilterStats = {
-    activations: state.visited,
+    activations: bounds.gatedCount,
     elements: state.elements,
     ...(state.blocked ? { blockedFraction: readBlockedFraction(state.blocked, state.elements) } : {}),
   };
@@ -241,7 +268,7 @@ export class GradientFilter {
       const { result, bounds } = captureBounds(f, this.options);
       this.current = bounds;
       this.stats = {
-        activations: bounds.size,
+        activations: bounds.gatedCount,
         elements: bounds.numElements,
         ...(this.options.measureBlocked ? { blockedFraction: Promise.resolve(0) } : {}),
       };
@@ -257,9 +284,9 @@ export class GradientFilter {
     return this.current;
   }
 
-  /** Number of activation outputs with bounds (0 before the first run). */
+  /** Number of outputs whose gradient is gated (0 before the first run). */
   get count(): number {
-    return this.current?.size ?? 0;
+    return this.current?.gatedCount ?? 0;
   }
 
   /** Statistics of the last run (the capture counts as a pass that blocked nothing). */
@@ -296,6 +323,8 @@ function newState(
     blocked: measureBlocked ? [] : null,
     elements: 0,
     fused,
+    hooked: [],
+    redundant: null,
   };
 }
 
@@ -360,6 +389,7 @@ function runHooked<T>(state: PassState, activations: readonly string[], f: () =>
     throw new FgvisArgumentError(fn, 'f', `must not call captureBounds or withGradientFilter inside ${activeCall}`);
   }
   const replacements = new Map<string, GradConfig>();
+  state.hooked = activations;
   for (const k of activations) replacements.set(k, hookedConfig(k, getGradient(k)!, state));
   activeCall = fn;
   try {
@@ -405,7 +435,10 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
       checkSinglePass(state);
       const index = state.visited++;
       if (state.mode === 'capture') {
-        if (nonNegativeOutput(kernel, attrs)) {
+        state.redundant ??= redundantOutputs(state.hooked);
+        if (state.redundant.has(h.dataId)) {
+          state.captured.push(new PassThroughBound(kernel, h.shape.slice()));
+        } else if (nonNegativeOutput(kernel, attrs)) {
           // lo = min(0, h) is all zeros: store hi only.
           const hi = tf.tidy(() => tf.maximum(h, 0));
           state.captured.push(new NonNegativeBound(kernel, h.shape.slice(), tf.keep(hi)));
@@ -416,6 +449,7 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
         return original.gradFunc(dy, originalSaved, attrs);
       }
       const bound = matchBound(state, index, kernel, h);
+      if (bound instanceof PassThroughBound) return original.gradFunc(dy, originalSaved, attrs);
       state.elements += h.size;
       const dy0 = Array.isArray(dy) ? dy[0]! : dy;
       const lo = bound.loIsZero === true ? null : bound.lo;

@@ -3,8 +3,8 @@
  *
  * @packageDocumentation
  */
-export { DEFAULT_FILTERED_ACTIVATIONS } from './activations';
-export { ActivationBounds, type ActivationBound } from './bounds';
+export { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS, LAYER_OUTPUT_KERNELS } from './activations';
+export { ActivationBounds, PassThroughBound, type ActivationBound } from './bounds';
 export {
   assertGradientsRegistered,
   captureBounds,

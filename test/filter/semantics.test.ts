@@ -4,6 +4,10 @@
  */
 import { activationVjp, expectRegistryRestored, snapshotRegistry, type ActParams, type CustomGradient, type Kind } from './harness';
 import * as tf from '@tensorflow/tfjs-core';
+import { ACTIVATION_KERNELS } from '../../src/filter';
+
+/** The oracle gates the activations only: hook exactly those. */
+const ORACLE = { activations: ACTIVATION_KERNELS };
 import { getGradient } from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { FgvisArgumentError, FgvisModelError } from '../../src/errors';
@@ -107,7 +111,7 @@ describeEachBackend('gradient filter semantics', () => {
 
       // Capture at x: the gradient is unchanged (the gate is all ones at e = x).
       const plainAtX = tf.grad(f)(x);
-      const { result: gx, bounds } = captureBounds(() => tf.grad(f)(x));
+      const { result: gx, bounds } = captureBounds(() => tf.grad(f)(x), ORACLE);
       expect(Array.from(gx.dataSync())).toEqual(Array.from(plainAtX.dataSync()));
       expect(bounds.size).toBe(1);
       expect(bounds.entries[0]!.kernel).toBe(c.kind);
@@ -169,7 +173,7 @@ describeEachBackend('gradient filter semantics', () => {
     const e = tf.tensor1d(c.e);
     const f = caseFn(c);
     const before = tf.memory().numTensors;
-    const { result: g0, bounds } = captureBounds(() => tf.grad(f)(x));
+    const { result: g0, bounds } = captureBounds(() => tf.grad(f)(x), ORACLE);
     const { result: g1, gated } = withGradientFilter(bounds, () => tf.grad(f)(e), { measureBlocked: true });
     expect(gated.blockedFraction).toBeInstanceOf(Promise);
     expect(await gated.blockedFraction).toBeCloseTo(2 / 6, 6);
@@ -187,7 +191,7 @@ describeEachBackend('gradient filter semantics', () => {
     const e = tf.tensor1d(c.e);
     const f = caseFn(c);
     const before = tf.memory().numTensors;
-    const filter = new GradientFilter();
+    const filter = new GradientFilter(ORACLE);
     expect(filter.bounds).toBeNull();
     expect(filter.count).toBe(0);
     const g0 = filter.run(() => tf.grad(f)(x));
@@ -214,7 +218,7 @@ describeEachBackend('gradient filter semantics', () => {
     const e = tf.tensor1d([1.5, 0.5, 1]);
     // h1(x) = [1,1,3], h2(x) = [1,1,0]; h1(e) = [1.5,0.5,1]: element 0 leaves hi1 = 1;
     // h2(e) = [0.5,1.5,1]: element 1 leaves hi2 = 1, element 2 leaves hi2 = 0.
-    const { result: g0, bounds } = captureBounds(() => tf.grad(f)(x));
+    const { result: g0, bounds } = captureBounds(() => tf.grad(f)(x), ORACLE);
     expect(bounds.entries.map((b) => b.kernel)).toEqual(['Relu', 'Relu']);
     // Backward order: the outer relu (h2) first.
     expect(Array.from(bounds.entries[0]!.hi.dataSync())).toEqual([1, 1, 0]);
@@ -372,7 +376,8 @@ describeEachBackend('gradient filter contract', () => {
   });
 
   it('explains how to register gradients when none are registered', () => {
-    expect(DEFAULT_FILTERED_ACTIVATIONS).toEqual(['Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Prelu', 'Selu', 'ClipByValue']);
+    expect(ACTIVATION_KERNELS).toEqual(['Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Prelu', 'Selu', 'ClipByValue']);
+    expect(DEFAULT_FILTERED_ACTIVATIONS).toEqual([...ACTIVATION_KERNELS, 'Conv2D', 'DepthwiseConv2dNative', 'Add', 'MaxPool']);
     const original = getGradient('Relu');
     const restore = swapGradients(new Map([['Relu', null]]));
     try {
