@@ -243,7 +243,6 @@ export async function runExplanations(
         return { grad: out.grad, scores: scores!, terms: terms! };
       } catch (e) {
         tf.dispose([scores as tf.Tensor1D | null, terms as tf.Tensor1D | null].filter((t): t is tf.Tensor1D => t !== null));
-        if (B > 1 && !(e instanceof FgvisArgumentError) && !(e instanceof FgvisModelError) && /shape|batch/i.test(String((e as Error)?.message))) batchError(e);
         throw gradientError(fn, e);
       }
     };

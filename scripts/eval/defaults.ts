@@ -10,7 +10,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { DEFAULT_FILTERED_ACTIVATIONS, explain, type ExplainOptions, type ExplainableModel, type Game } from '../../src';
+import { ACTIVATION_KERNELS, explain, type ExplainOptions, type ExplainableModel, type Game } from '../../src';
 import { argmax, inputFor, loadCaseModel, memoryLine, PHOTOS, scoresOf, since, useWasm } from './cases';
 import { loadMnist, mnistInput } from './mnist';
 
@@ -56,10 +56,11 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   pat20: { earlyStop: { patience: 20 } },
   pat80: { earlyStop: { patience: 80 } },
   minsteps30: { earlyStop: { minSteps: 30 } },
-  'gate-all': { activations: [...DEFAULT_FILTERED_ACTIVATIONS, 'Conv2D', 'DepthwiseConv2dNative', 'Add', 'MaxPool'] },
+  // The first session's 'gate-all' (every layer output gated) is the default now; this is the old default.
+  'gate-activations-only': { activations: ACTIVATION_KERNELS },
   'mb2-lr0.03': { backoff: { maxBackoffs: 2 }, learningRate: 0.03 },
   'pat80-lr0.03': { earlyStop: { patience: 80 }, learningRate: 0.03 },
-  'gate-all-lr0.03': { learningRate: 0.03, activations: [...DEFAULT_FILTERED_ACTIVATIONS, 'Conv2D', 'DepthwiseConv2dNative', 'Add', 'MaxPool'] },
+  'gate-activations-only-lr0.03': { learningRate: 0.03, activations: ACTIVATION_KERNELS },
   'tol0.005': { autoLambda: { tolerance: 0.005 } },
   'tol0.02': { autoLambda: { tolerance: 0.02 } },
 };

@@ -21,7 +21,7 @@ import {
   AUTO_LAMBDA_DEFAULTS,
   ADVERSARIAL_EVIDENCE_DEFAULTS,
   BASELINES,
-  DEFAULT_FILTERED_ACTIVATIONS,
+  ACTIVATION_KERNELS,
   deletionInsertion,
   DELETION_INSERTION_DEFAULTS,
   EXPLAIN_DEFAULTS,
@@ -53,10 +53,10 @@ interface Settings {
   /** Sanity check: cases (by id) and checkpoints per model. */
   sanity: { caseId: string; checkpoints: number; methods: readonly MethodKey[] }[];
   /**
-   * Adversarial-evidence test: cases (by id) and explain steps; `allLayers`
-   * adds a defended run that gates every layer's output (see ALL_LAYER_GATES).
+   * Adversarial-evidence test: cases (by id) and explain steps; `activationsOnly`
+   * adds a defended run that gates the activations only (see ACTIVATIONS_ONLY).
    */
-  adversarial: { caseId: string; steps: number; allLayers?: boolean }[];
+  adversarial: { caseId: string; steps: number; activationsOnly?: boolean }[];
 }
 
 /** One (model, photo, class) case. */
@@ -105,12 +105,11 @@ const METHOD_LABELS: Record<MethodKey, string> = {
 const METHODS = Object.keys(METHOD_LABELS) as MethodKey[];
 const ALL_METHODS = METHODS;
 /**
- * The defense on every layer's output, not only the ReLU-like kernels (the
- * paper: "every layer except the final classification output"): the default
- * kernels plus convolutions, bias / residual adds and max pooling. Used as an
- * extra row of the adversarial-evidence test.
+ * The defense on the ReLU-like activations only (the default before every
+ * layer's output was gated). Used as an extra column of the
+ * adversarial-evidence test.
  */
-const ALL_LAYER_GATES = [...DEFAULT_FILTERED_ACTIVATIONS, 'Conv2D', 'DepthwiseConv2dNative', 'Add', 'MaxPool'];
+const ACTIVATIONS_ONLY = ACTIVATION_KERNELS;
 
 /** On MobileNetV2 (time): FGVis defended and the cheaper baselines. */
 const CHEAP_SANITY: MethodKey[] = ['fgvis', 'gradient', 'smoothGrad', 'integratedGradients', 'gradCam', 'occlusion'];
@@ -127,9 +126,9 @@ const FULL: Settings = {
     { caseId: 'graph/chelsea', checkpoints: 3, methods: CHEAP_SANITY },
   ],
   adversarial: [
-    { caseId: 'emotion/astronaut-face', steps: 300, allLayers: true },
-    { caseId: 'emotion/grace-face', steps: 300, allLayers: true },
-    { caseId: 'emotion/grace-cap', steps: 300, allLayers: true },
+    { caseId: 'emotion/astronaut-face', steps: 300, activationsOnly: true },
+    { caseId: 'emotion/grace-face', steps: 300, activationsOnly: true },
+    { caseId: 'emotion/grace-cap', steps: 300, activationsOnly: true },
     { caseId: 'graph/chelsea', steps: 150 },
     { caseId: 'layers/coffee', steps: 150 },
   ],
@@ -143,7 +142,7 @@ const QUICK: Settings = {
   mpSteps: 30,
   diSteps: 16,
   sanity: [{ caseId: 'emotion/astronaut-face', checkpoints: 2, methods: ['fgvis', 'gradient', 'gradCam'] }],
-  adversarial: [{ caseId: 'emotion/astronaut-face', steps: 60, allLayers: true }],
+  adversarial: [{ caseId: 'emotion/astronaut-face', steps: 60, activationsOnly: true }],
 };
 const QUICK_CASES = ['emotion/astronaut-face', 'graph/chelsea'];
 
@@ -207,8 +206,8 @@ interface AdversarialRow {
   maskUndefended: number;
   filtered: number;
   partner?: { name: string; className: string; image: number; empty: number; defended: number; undefended: number };
-  /** The defended run with every layer gated (ALL_LAYER_GATES). */
-  allLayers?: { score: number; mask: number; filtered: number };
+  /** The defended run with the activations only gated (ACTIVATIONS_ONLY). */
+  activationsOnly?: { score: number; mask: number; filtered: number };
   seconds: number;
   error?: string;
 }
@@ -366,7 +365,7 @@ async function sanity(c: CaseResult, m: LoadedCaseModel, methods: readonly Metho
   return rows;
 }
 
-async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCaseModel | null, steps: number, allLayers: boolean): Promise<AdversarialRow> {
+async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCaseModel | null, steps: number, activationsOnly: boolean): Promise<AdversarialRow> {
   const t0 = performance.now();
   const before = tf.memory().numTensors;
   let row: AdversarialRow;
@@ -392,11 +391,11 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
         defended: await sc(ex.defended.explanation), undefended: await sc(ex.undefended.explanation),
       };
     }
-    if (allLayers) {
+    if (activationsOnly) {
       const e = await explain(m.model, c.input, res.target, {
-        ...ADVERSARIAL_EVIDENCE_DEFAULTS.explain, steps, game: 'preservation', defense: true, activations: ALL_LAYER_GATES,
+        ...ADVERSARIAL_EVIDENCE_DEFAULTS.explain, steps, game: 'preservation', defense: true, activations: ACTIVATIONS_ONLY,
       });
-      row.allLayers = { score: e.scores.explanation, mask: e.maskMean, filtered: e.filtered };
+      row.activationsOnly = { score: e.scores.explanation, mask: e.maskMean, filtered: e.filtered };
       e.dispose();
     }
     row.seconds = since(t0);
@@ -409,7 +408,7 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
     res?.dispose();
   }
   const leaked = tf.memory().numTensors - before;
-  log(`  adversarial ${c.c.id} (${row.className}): image ${prob(row.image)} empty ${prob(row.empty)} defended ${prob(row.defended)} undefended ${prob(row.undefended)}${row.allLayers ? ` every-layer defense ${prob(row.allLayers.score)}` : ''} (${num(row.seconds, 0)} s)${row.error ? ' ERROR ' + row.error : ''} | ${memoryLine()}${leaked ? ` | LEAKED ${leaked}` : ''}`);
+  log(`  adversarial ${c.c.id} (${row.className}): image ${prob(row.image)} empty ${prob(row.empty)} defended ${prob(row.defended)} undefended ${prob(row.undefended)}${row.activationsOnly ? ` activations-only defense ${prob(row.activationsOnly.score)}` : ''} (${num(row.seconds, 0)} s)${row.error ? ' ERROR ' + row.error : ''} | ${memoryLine()}${leaked ? ` | LEAKED ${leaked}` : ''}`);
   return row;
 }
 
@@ -458,7 +457,7 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
   for (const r of advRows.filter((q) => !q.error)) {
     lines.push(
       `Adversarial evidence, ${r.caseId} (least likely class ${r.className}, empty image ${prob(r.empty)}): defended ${prob(r.defended)}, undefended ${prob(r.undefended)}` +
-        (r.allLayers ? `, every layer gated ${prob(r.allLayers.score)}` : '') +
+        (r.activationsOnly ? `, activations only gated ${prob(r.activationsOnly.score)}` : '') +
         (r.partner ? `; shown to the ${r.partner.name === 'nsfw-mobilenet-v2' ? 'LayersModel' : 'GraphModel'}: defended ${prob(r.partner.defended)}, undefended ${prob(r.partner.undefended)} (its empty image ${prob(r.partner.empty)})` : '') +
         '.',
     );
@@ -617,15 +616,15 @@ function buildReport(
   if (advRows.length) {
     out.push('## Adversarial-evidence test (least likely class)');
     out.push('');
-    out.push('Explain the class the model finds least likely on the image (preservation game, fixed lambda 1, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). "Every layer gated" is a third, defended run whose defense also gates the outputs of convolutions, bias / residual adds and max pooling (\`activations: [...DEFAULT_FILTERED_ACTIVATIONS, ' + ALL_LAYER_GATES.slice(DEFAULT_FILTERED_ACTIVATIONS.length).map((k) => `'${k}'`).join(', ') + ']\`), the paper\'s "every layer except the final classification output"; the count in brackets is the number of gated outputs against the default defense\'s.');
+    out.push('Explain the class the model finds least likely on the image (preservation game, fixed lambda 1, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates every layer\'s output (the paper\'s "every layer except the final classification output": the ReLU family and the outputs of convolutions, adds and max pooling). "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`activations: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense\'s.');
     out.push('');
     out.push(
       mdTable(
-        ['case', 'class', 'steps', 'image', 'empty', 'defended', 'undefended', 'margin', 'mask (def / undef)', 'defended, every layer gated (filtered outputs)', 'partner: image / empty / defended / undefended', 's'],
+        ['case', 'class', 'steps', 'image', 'empty', 'defended', 'undefended', 'margin', 'mask (def / undef)', 'defended, activations only (gated outputs)', 'partner: image / empty / defended / undefended', 's'],
         advRows.map((r) => [
           r.caseId, r.className, String(r.steps), prob(r.image), prob(r.empty), `**${prob(r.defended)}**`, prob(r.undefended), num(r.undefended - r.defended),
           `${num(r.maskDefended)} / ${num(r.maskUndefended)}`,
-          r.allLayers ? `${prob(r.allLayers.score)} (${r.allLayers.filtered} vs ${r.filtered})` : '-',
+          r.activationsOnly ? `${prob(r.activationsOnly.score)} (${r.activationsOnly.filtered} vs ${r.filtered})` : '-',
           r.partner ? `${r.partner.name === 'nsfw-mobilenet-v2' ? 'layers' : 'graph'}: ${prob(r.partner.image)} / ${prob(r.partner.empty)} / ${prob(r.partner.defended)} / ${prob(r.partner.undefended)}` : '-',
           r.error ? `error: ${r.error}` : num(r.seconds, 0),
         ]),
@@ -719,7 +718,7 @@ async function main(): Promise<void> {
       const r = await evaluateCase(c, m, partner, s);
       results.push(r);
       for (const sc of s.sanity.filter((q) => q.caseId === c.id)) sanityRows.push(...(await sanity(r, m, sc.methods, sc.checkpoints, s)));
-      for (const a of s.adversarial.filter((q) => q.caseId === c.id)) advRows.push(await adversarial(r, m, partner, a.steps, a.allLayers ?? false));
+      for (const a of s.adversarial.filter((q) => q.caseId === c.id)) advRows.push(await adversarial(r, m, partner, a.steps, a.activationsOnly ?? false));
       const left = tf.memory().numTensors - before - 1; // the case's input is kept for the figure
       leaks += Math.max(0, left);
       log(`case ${c.id} done | ${memoryLine()}${left ? ` | ${left} tensors more than before the case` : ''}`);
