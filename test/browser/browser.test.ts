@@ -138,6 +138,19 @@ describe('fgvis core checks in Chromium', () => {
         expect(r.syncReads, 'explain() must not read the device synchronously').toBe(0);
       }, 120_000);
 
+      it('explainBatch gives each class the explanation explain() gives it alone, with no leaks or sync reads', async (ctx) => {
+        need(ctx);
+        const r = await page.evaluate(() => window.fgvisHarness.batch());
+        const contract = await page.evaluate(() => window.fgvisHarness.lastContract);
+        console.log(`${backend}: explainBatch vs explain() mask max difference ${r.maxMaskDiff.toExponential(2)}`);
+        expect(r.targets).toEqual([0, 1]);
+        for (const [batched, single] of r.steps) expect(batched).toBe(single);
+        expect(r.filtered.every((f) => f > 0)).toBe(true);
+        expect(r.maxMaskDiff).toBeLessThanOrEqual(1e-3);
+        expect(contract).toEqual({ leaked: 0, registryChanged: [] });
+        expect(r.syncReads, 'explainBatch() must not read the device synchronously').toBe(0);
+      }, 120_000);
+
       it('an aborted run and a throwing model leave no tensors and stock registries', async (ctx) => {
         need(ctx);
         const r = await page.evaluate(() => window.fgvisHarness.failures());

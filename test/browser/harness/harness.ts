@@ -7,7 +7,7 @@
 import { getGradient, getKernel } from '@tensorflow/tfjs-core';
 import { BUILTIN_MODELS, asset } from '../../../examples/browser/src/models';
 import { backendInfo, BACKENDS, hasWebGPU, tf, useBackend, type BackendName } from '../../../examples/browser/src/tfjs-setup';
-import { captureBounds, DEFAULT_FILTERED_ACTIVATIONS, explain, withGradientFilter, type ExplainOptions } from '../../../src/index';
+import { captureBounds, DEFAULT_FILTERED_ACTIVATIONS, explain, explainBatch, withGradientFilter, type ExplainOptions } from '../../../src/index';
 import { crop, type RGBAImage } from '../../../src/render';
 import { createFixture, FIXTURE_OPTIONS, FIXTURE_TARGET } from '../fixture';
 
@@ -146,6 +146,35 @@ const harness = {
   lastContract: null as null | { leaked: number; registryChanged: string[] },
 
   /** An aborted run and a run whose model throws mid-optimisation: both must leave no tensors and stock registries. */
+  /**
+   * explainBatch() on the fixture for two classes against explain() for each:
+   * the largest mask difference, steps, and leak, registry and sync-read checks.
+   */
+  async batch() {
+    const before = snapshot();
+    const tensorsBefore = tf.memory().numTensors;
+    const fx = createFixture();
+    try {
+      const targets = [0, 1];
+      const { result: batched, syncReads } = await countSyncReads(() => explainBatch(fx.model, fx.input, targets, FIXTURE_OPTIONS));
+      const out = { maxMaskDiff: 0, steps: [] as [number, number][], targets: batched.map((r) => r.target), filtered: batched.map((r) => r.filtered), syncReads };
+      for (const [i, c] of targets.entries()) {
+        const single = await explain(fx.model, fx.input, c, FIXTURE_OPTIONS);
+        const [a, b] = [await batched[i]!.mask.data(), await single.mask.data()];
+        a.forEach((v, k) => (out.maxMaskDiff = Math.max(out.maxMaskDiff, Math.abs(v - b[k]!))));
+        out.steps.push([batched[i]!.steps, single.steps]);
+        single.dispose();
+      }
+      for (const r of batched) r.dispose();
+      return out;
+    } finally {
+      fx.dispose();
+      Object.assign(harness, {
+        lastContract: { leaked: tf.memory().numTensors - tensorsBefore, registryChanged: changed(before) },
+      });
+    }
+  },
+
   async failures() {
     const before = snapshot();
     const tensorsBefore = tf.memory().numTensors;
