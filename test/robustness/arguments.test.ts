@@ -24,6 +24,7 @@ import {
   drawText,
   energyInRegion,
   explain,
+  explainBatch,
   explanationAsInputTest,
   adversarialEvidenceTest,
   gradCam,
@@ -213,6 +214,15 @@ describe('explain', () => {
       ...inputs.map(([got, input]): Row => [f, 'input', got, () => explain(m, input as never, 0)]),
       ...targets.map((t): Row => [f, 'target', /got /, () => explain(m, x, t as never, { steps: 1 })]),
       ...options.map(([arg, got, o]): Row => [f, arg, got, () => explain(m, x, 0, o as never)]),
+      // explainBatch takes the same options and checks them the same way (it accepts a batch of inputs).
+      ...inputs.filter(([got]) => got !== 'got shape [2,6,6,3]').map(([got, input]): Row => ['explainBatch', 'input', got, () => explainBatch(m, input as never, [0])]),
+      ...targets.map((t): Row => ['explainBatch', 'target', /got /, () => explainBatch(m, x, [0, t as never], { steps: 1 })]),
+      ...options.map(([arg, got, o]): Row => ['explainBatch', arg, got, () => explainBatch(m, x, [0], o as never)]),
+      ['explainBatch', 'targets', 'must not be an empty array', () => explainBatch(m, x, [])],
+      ['explainBatch', 'targets', 'one target per image (2)', () => explainBatch(m, keep(tf.zeros([2, 6, 6, 3])), [0, 1, 2])],
+      ['explainBatch', 'options.batchSize', 'got 0', () => explainBatch(m, x, [0], { batchSize: 0 })],
+      ['explainBatch', 'options.batchSize', 'got 1.5', () => explainBatch(m, x, [0], { batchSize: 1.5 })],
+      ['explainBatch', 'options.batchsize', "did you mean 'batchSize'", () => explainBatch(m, x, [0], { batchsize: 2 } as never)],
     ];
   });
 });
