@@ -189,14 +189,14 @@ export async function runExplanations(
     mask = createMask(batchShape, { parameterization: o.parameterization });
     const m0 = mask;
     const fixedLambda = o.lambda === 'auto' ? 0 : o.lambda;
-    /** Write `values` (one row) into item i's rows of the mask. */
+    /** Write `values` (one row) into item i's rows of the mask; the other rows' parameters stay bit for bit. */
     const assignRow = (i: number, values: tf.Tensor) => {
       if (B === 1) return m0.assign(values);
       tf.tidy(() => {
-        const current = m0.values();
-        const rows = tf.split(current, B);
-        rows[i] = tf.reshape(values, [1, H, W, C]);
-        m0.assign(tf.concat(rows));
+        const saved = tf.split(m0.param, B);
+        m0.assign(tf.concat(saved.map((p, j) => (j === i ? tf.reshape(values, [1, H, W, C]) : m0.valuesOf(p)))));
+        const restored = tf.slice(m0.param, i, 1);
+        m0.param.assign(tf.concat(saved.map((p, j) => (j === i ? restored : p))));
       });
     };
     for (let i = 0; i < B; i++) {

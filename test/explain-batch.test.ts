@@ -80,6 +80,23 @@ describeEachBackend('explainBatch', () => {
     tf.dispose([batch, ...digits.map((d) => d.x)]);
   });
 
+  it('keeps the explanations independent through back-offs, with the sigmoid mask too', async () => {
+    const { x } = mnistDigit(8);
+    const before = tf.memory().numTensors;
+    // A guard that backs off as soon as the goal is missed: restores happen often.
+    const options = { steps: 60, readEvery: 1, parameterization: 'sigmoid', backoff: { after: 1, maxBackoffs: 8 } } as const;
+    const batched = await explainBatch(model as never, x, [0, 4, 9], options);
+    expect(batched.some((r) => r.backoffs > 0)).toBe(true);
+    for (const [i, c] of [0, 4, 9].entries()) {
+      const single = await explain(model as never, x, c, options);
+      await expectSame(batched[i]!, single);
+      single.dispose();
+    }
+    for (const r of batched) r.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
   it('rejects bad targets and batch sizes by name, and frees everything when the model rejects a batch', async () => {
     const { x } = mnistDigit(0);
     const before = tf.memory().numTensors;
