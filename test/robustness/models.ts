@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seeded } from './helpers';
+import { seededRandom } from '../../src/random';
 
 type Node = Record<string, unknown>;
 interface Weight {
@@ -70,7 +70,7 @@ export const SIZE = 8;
 const axes: Weight = { name: 'axes', shape: [2], dtype: 'int32', values: [1, 2] };
 
 function fc(): Weight[] {
-  const r = seeded(5);
+  const r = seededRandom(5);
   return [{ name: 'fc/w', shape: [3, 3], dtype: 'float32', values: Array.from({ length: 9 }, () => 4 * r() - 2) }];
 }
 const pool = (input: string): Node => ({ name: 'pool', op: 'Mean', input: [input, 'axes'], attr: { ...T_FLOAT, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } });

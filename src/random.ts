@@ -1,0 +1,18 @@
+/**
+ * A small seeded random number generator, for anything in fgvis (and its
+ * tests and scripts) that must be reproducible without tfjs's generators.
+ *
+ * @packageDocumentation
+ */
+
+/** mulberry32: a tiny seeded generator, uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
