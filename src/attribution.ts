@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ExplainableModel } from './model';
 
 /** The result every method returns. Owns its tensors until `dispose()`. */
@@ -25,3 +25,16 @@ export type AttributionMethod<O = object> = (
   target: number | 'top',
   options?: O,
 ) => Promise<Attribution>;
+
+/** Build a result object owning `tensors`: `dispose()` frees them once. */
+export function withDispose<T extends object>(fields: T, tensors: tf.Tensor[]): T & Pick<Attribution, 'dispose'> {
+  let disposed = false;
+  return {
+    ...fields,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      tf.dispose(tensors);
+    },
+  };
+}

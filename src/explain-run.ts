@@ -20,6 +20,8 @@ import { buildLoss, type FgvisLoss, type Game } from './loss';
 import { composeExplanation, createMask, makeReference, type Mask } from './mask';
 import { adaptModel, selectClass, type ExplainableModel } from './model';
 import { adam, optimize, sgd, type Optimizer, type StepRecord } from './optimize';
+import { readAndDispose } from './read';
+import { withDispose } from './attribution';
 import type { ExplainLive, ExplainStep, ResolvedExplainOptions } from './options';
 
 /** The class to explain: an index, or `'top'` for the model's predicted class on the input. */
@@ -98,14 +100,6 @@ function row<T extends tf.Tensor>(t: T, i: number, batch: number): T {
   return batch === 1 ? t : (tf.slice(t, i, 1) as T);
 }
 
-/** Read the scalars of a small tensor (asynchronously) and free it. */
-async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
-  try {
-    return (await t.data()) as Float32Array;
-  } finally {
-    t.dispose();
-  }
-}
 
 /**
  * Run FGVis on `items` together. `images` is `[N,H,W,C]` (not disposed);
@@ -440,29 +434,27 @@ export async function runExplanations(
             'the last mask is returned: try more steps or a different learningRate',
         );
       }
-      const tensors = [shaped, explanation, saliency];
-      let disposed = false;
-      results.push({
-        mask: shaped,
-        explanation,
-        saliency,
-        target: s.target,
-        game: o.game,
-        lambda: lambdas[i]!,
-        steps: s.steps,
-        backoffs: s.control.backoffs,
-        scores: { image: s.scoreImage, explanation: scoreExplanation[i]!, reference: s.scoreReference },
-        maskMean: maskMeans[i]!,
-        filtered,
-        goal: s.goal,
-        history: s.history,
-        warnings,
-        dispose() {
-          if (disposed) return;
-          disposed = true;
-          tf.dispose(tensors);
-        },
-      });
+      results.push(
+        withDispose(
+          {
+            mask: shaped,
+            explanation,
+            saliency,
+            target: s.target,
+            game: o.game,
+            lambda: lambdas[i]!,
+            steps: s.steps,
+            backoffs: s.control.backoffs,
+            scores: { image: s.scoreImage, explanation: scoreExplanation[i]!, reference: s.scoreReference },
+            maskMean: maskMeans[i]!,
+            filtered,
+            goal: s.goal,
+            history: s.history,
+            warnings,
+          },
+          [shaped, explanation, saliency],
+        ),
+      );
     }
     resultTensors = [];
     return results;

@@ -7,7 +7,6 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../attribution';
 import { describe, FgvisArgumentError, gradientError } from '../errors';
 import { checkInput, checkTarget } from '../input';
 import { withInputGradientKernels } from '../kernels';
@@ -303,27 +302,7 @@ export function resizeBilinear2d(map: tf.Tensor2D, height: number, width: number
   });
 }
 
-/** Read a scalar asynchronously and dispose it. */
-export async function readScalar(t: tf.Tensor): Promise<number> {
-  try {
-    return (await t.data())[0]!;
-  } finally {
-    t.dispose();
-  }
-}
 
-/** Build a result object owning `tensors`: `dispose()` frees them once. */
-export function withDispose<T extends object>(fields: T, tensors: tf.Tensor[]): T & Pick<Attribution, 'dispose'> {
-  let disposed = false;
-  return {
-    ...fields,
-    dispose() {
-      if (disposed) return;
-      disposed = true;
-      tf.dispose(tensors);
-    },
-  };
-}
 
 /** A 32-bit mix of a seed and an index (distinct per-sample seeds that do not overlap between nearby seeds). */
 export function mixSeed(seed: number, index: number): number {

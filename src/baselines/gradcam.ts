@@ -21,11 +21,11 @@ import {
   normalizeByMax,
   prepare,
   resizeBilinear2d,
-  withDispose,
   type ClassScore,
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
+import { withDispose } from '../attribution';
 import { graphFeatureAccess, layersFeatureAccess, splitFeatureAccess, type FeatureAccess, type FeatureSplit } from './features';
 
 /** Options of {@link gradCam}; defaults in {@link GRAD_CAM_DEFAULTS}. */

@@ -18,12 +18,12 @@ import {
   MODEL_READ_OPTIONS,
   oneOf,
   prepare,
-  withDispose,
   type ChannelReduction,
   type ClassScore,
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
+import { withDispose } from '../attribution';
 
 /** Options of {@link gradientSaliency}; defaults in {@link GRADIENT_SALIENCY_DEFAULTS}. */
 export interface GradientSaliencyOptions extends ModelReadOptions {

@@ -25,12 +25,12 @@ import {
   positiveInteger,
   prepare,
   usableBatchSize,
-  withDispose,
   type ChannelReduction,
   type ClassScore,
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
+import { withDispose } from '../attribution';
 
 /**
  * The quadrature rule for the path integral over alpha in [0, 1]:

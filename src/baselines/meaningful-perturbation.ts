@@ -26,10 +26,11 @@ import {
   oneOf,
   positiveInteger,
   prepare,
-  withDispose,
   type ClassScore,
   type ModelReadOptions,
 } from './common';
+import { withDispose } from '../attribution';
+import { readScalar } from '../read';
 
 /**
  * The image area (224 x 224 pixels) at which the paper's regulariser weights
@@ -218,14 +219,7 @@ export async function meaningfulPerturbation(
     param = tf.tidy(() => tf.variable(tf.fill([h, w], init), true));
     const v = param;
 
-    const imageScore = await (async () => {
-      const t = p.classScores(p.x);
-      try {
-        return (await t.data())[0]!;
-      } finally {
-        t.dispose();
-      }
-    })();
+    const imageScore = await readScalar(p.classScores(p.x));
 
     const { history } = await optimize(v, {
       steps,

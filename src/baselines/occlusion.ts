@@ -22,11 +22,12 @@ import {
   positiveInteger,
   prepare,
   usableBatchSize,
-  withDispose,
   type ClassScore,
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
+import { withDispose } from '../attribution';
+import { readScalar } from '../read';
 
 /** Options of {@link occlusion}; defaults in {@link OCCLUSION_DEFAULTS}. */
 export interface OcclusionOptions extends ModelReadOptions {
@@ -152,14 +153,7 @@ export async function occlusion(
         : (makeReference(p.x, refOption, { blurSigma, seed, caller: fn }) ?? tf.zerosLike(p.x));
     const ref = reference;
 
-    const imageScore = await (async () => {
-      const t = p.classScores(p.x);
-      try {
-        return (await t.data())[0]!;
-      } finally {
-        t.dispose();
-      }
-    })();
+    const imageScore = await readScalar(p.classScores(p.x));
 
     const ys = positions(H, patchSize, stride);
     const xs = positions(W, patchSize, stride);

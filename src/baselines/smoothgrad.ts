@@ -24,12 +24,12 @@ import {
   positiveInteger,
   prepare,
   usableBatchSize,
-  withDispose,
   type ChannelReduction,
   type ClassScore,
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
+import { withDispose } from '../attribution';
 
 /**
  * How the per-sample gradients are combined:

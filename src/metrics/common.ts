@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readAndDispose } from '../read';
 import { describe, FgvisArgumentError } from '../errors';
 import {
   adaptModel,
@@ -51,14 +52,6 @@ export async function readSaliency(
   return { values, height, width };
 }
 
-/** Read a scalar (or the first value) of a tensor and dispose it. */
-export async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
-  try {
-    return Float32Array.from((await t.data()) as ArrayLike<number>);
-  } finally {
-    t.dispose();
-  }
-}
 
 /** Resolve `'top'` (largest score) or validate a class index against `numClasses`. */
 export function resolveTarget(target: unknown, probs: ArrayLike<number>, fn: string, argument = 'target'): number {
