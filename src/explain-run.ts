@@ -19,7 +19,7 @@ import { AutoLambda, scoreGoal, type ScoreGoal } from './lambda';
 import { buildLoss, type FgvisLoss, type Game } from './loss';
 import { composeExplanation, createMask, makeReference, type Mask } from './mask';
 import { adaptModel, selectClass, type ExplainableModel } from './model';
-import { adam, optimize, sgd, type Optimizer, type StepRecord } from './optimize';
+import { adam, applyUpdate, optimize, sgd, type Optimizer, type StepRecord } from './optimize';
 import { readAndDispose } from './read';
 import { withDispose } from './attribution';
 import type { ExplainLive, ExplainStep, ResolvedExplainOptions } from './options';
@@ -269,9 +269,7 @@ export async function runExplanations(
         }
       },
       apply(param, grad) {
-        const step = this.update(grad);
-        tf.tidy(() => param.assign(tf.sub(param, step)));
-        step.dispose();
+        applyUpdate(this, param, grad);
       },
       dispose: () => states.forEach((s) => s.optimizer.dispose()),
     };

@@ -48,8 +48,8 @@ function checkRate(fn: string, learningRate: number): void {
   }
 }
 
-/** `param <- param - optimizer.update(grad)`. */
-function applyUpdate(optimizer: Optimizer, param: tf.Variable, grad: tf.Tensor): void {
+/** `param <- param - optimizer.update(grad)`: `apply` for any optimiser written as `update`. */
+export function applyUpdate(optimizer: Optimizer, param: tf.Variable, grad: tf.Tensor): void {
   const step = optimizer.update(grad);
   try {
     tf.tidy(() => param.assign(tf.sub(param, step)));
