@@ -16,12 +16,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { explain, explainBatch } from '../src/explain';
+import { explain, explainBatch } from '../src/core/explain';
 import { ACTIVATION_KERNELS } from '../src/filter';
-import { adaptModel } from '../src/model';
+import { adaptModel } from '../src/model/adapter';
 import { builtinModel } from '../src/node/builtin-models';
 import { readImage } from '../src/node/read-image';
-import { replicaStep, type ReplicaStep } from './lib/step';
+import { timedStep, type TimedStep } from './lib/step';
 
 // ---------------------------------------------------------------- options
 const argv = process.argv.slice(2);
@@ -116,23 +116,23 @@ async function benchModel(backend: string, name: string, py: string | null): Pro
     tf.tidy(() => void scorer.probs(x).dataSync());
     return performance.now() - t0;
   };
-  const variants: Record<string, ReplicaStep> = {
-    defended: replicaStep(scorer, x, target, { defense: true }),
-    undefended: replicaStep(scorer, x, target, { defense: false }),
-    'defended, activations only': replicaStep(scorer, x, target, { defense: true, filter: { activations: ACTIVATION_KERNELS } }),
+  const variants: Record<string, TimedStep> = {
+    defended: await timedStep(model as never, x, target, { defense: true }),
+    undefended: await timedStep(model as never, x, target, { defense: false }),
+    'defended, activations only': await timedStep(model as never, x, target, { defense: true, activations: ACTIVATION_KERNELS }),
   };
   if (ablation && backend === 'wasm' && name !== 'emotion') {
     // The step as it was before this optimisations (same run), then with each one added.
-    variants['before (copying Identity, no filter cache, op-by-op gate, stock BN grad)'] = replicaStep(scorer, x, target, {
-      defense: true, kernels: { shareSavedTensors: false, inputOnlyBatchNorm: false }, filter: { fused: false },
+    variants['before (copying Identity, no filter cache, op-by-op gate, stock BN grad)'] = await timedStep(model as never, x, target, { defense: true }, {
+      kernels: { shareSavedTensors: false, inputOnlyBatchNorm: false }, filter: { fused: false },
     });
     if (name === 'graph') {
-      variants['+ shared saved tensors & flipped-filter cache'] = replicaStep(scorer, x, target, { defense: true, filter: { fused: false } });
+      variants['+ shared saved tensors & flipped-filter cache'] = await timedStep(model as never, x, target, { defense: true }, { filter: { fused: false } });
     } else {
-      variants['+ input-only BatchNorm gradient'] = replicaStep(scorer, x, target, {
-        defense: true, kernels: { shareSavedTensors: false }, filter: { fused: false },
+      variants['+ input-only BatchNorm gradient'] = await timedStep(model as never, x, target, { defense: true }, {
+        kernels: { shareSavedTensors: false }, filter: { fused: false },
       });
-      variants['+ shared saved tensors & flipped-filter cache'] = replicaStep(scorer, x, target, { defense: true, filter: { fused: false } });
+      variants['+ shared saved tensors & flipped-filter cache'] = await timedStep(model as never, x, target, { defense: true }, { filter: { fused: false } });
     }
   }
   const times: Record<string, number[]> = { forward: [] };

@@ -45,7 +45,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { seededRandom } from '../src/random';
+import { seededRandom } from '../src/util/random';
 
 const ROOT = process.cwd();
 const require = createRequire(join(ROOT, 'package.json'));

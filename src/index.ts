@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { explain, explainBatch, type ExplainBatchOptions, type Explanation, type Target } from './explain';
+export { explain, explainBatch, type ExplainBatchOptions, type Explanation, type Target } from './core/explain';
 export {
   EXPLAIN_DEFAULTS,
   resolveExplainOptions,
@@ -13,7 +13,7 @@ export {
   type ExplainOptions,
   type ExplainStep,
   type ResolvedExplainOptions,
-} from './options';
+} from './core/options';
 export {
   adaptModel,
   modelKind,
@@ -26,18 +26,9 @@ export {
   type ScoreKind,
   type ScoreModel,
   type ScoresOption,
-} from './model';
-export {
-  composeExplanation,
-  createMask,
-  gaussianBlur,
-  makeReference,
-  type Mask,
-  type MaskOptions,
-  type MaskParameterization,
-  type Reference,
-  type ReferenceOptions,
-} from './mask';
+} from './model/adapter';
+export { composeExplanation, createMask, type Mask, type MaskOptions, type MaskParameterization } from './core/mask';
+export { gaussianBlur, makeReference, type Reference, type ReferenceOptions } from './util/reference';
 export {
   assertGradientsRegistered,
   captureBounds,
@@ -66,12 +57,11 @@ export {
   type FgvisLoss,
   type Game,
   type LossOptions,
-} from './loss';
+} from './core/loss';
 export {
   adam,
   sgd,
   optimize,
-  yieldToEventLoop,
   type AdamOptions,
   type Optimizer,
   type OptimizeOptions,
@@ -79,11 +69,12 @@ export {
   type SgdOptions,
   type StepOutput,
   type StepRecord,
-} from './optimize';
-export { runController, metGoal, type BackoffOptions, type EarlyStopOptions, type RunControlOptions } from './control';
-export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, type ScoreGoal } from './lambda';
-export { FgvisArgumentError, FgvisModelError } from './errors';
-export type { Attribution, AttributionMethod } from "./attribution";
+} from './core/optimize';
+export { RunControl, metGoal, type BackoffOptions, type EarlyStopOptions, type RunControlOptions } from './core/control';
+export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, type ScoreGoal } from './core/lambda';
+export { yieldToEventLoop } from './util/event-loop';
+export { FgvisArgumentError, FgvisModelError } from './util/errors';
+export type { Attribution, AttributionMethod } from "./util/attribution";
 export * from './metrics';
 export * from './baselines';
 export * from './render';

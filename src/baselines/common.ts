@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, gradientError } from '../errors';
-import { checkInput, checkTarget } from '../input';
+import { describe, FgvisArgumentError, gradientError } from '../util/errors';
+import { checkInput, checkTarget } from '../util/input';
 import { withInputGradientKernels } from '../kernels';
 import {
   adaptModel,
@@ -16,8 +16,8 @@ import {
   type ScoreKind,
   type ScoreModel,
   type ScoresOption,
-} from '../model';
-import { oneOf } from '../validate';
+} from '../model/adapter';
+import { oneOf } from '../util/validate';
 
 /**
  * The class score a baseline differentiates or compares:
@@ -50,7 +50,7 @@ export const MODEL_READ_OPTIONS = ['scores', 'outputNode'] as const;
 // ---------------------------------------------------------------------------
 // Option checks
 
-export { checkOptionsObject, finiteNumber, oneOf, positiveInteger } from '../validate';
+export { checkOptionsObject, finiteNumber, oneOf, positiveInteger } from '../util/validate';
 
 /** Validate the model-reading options (`scores`, `outputNode`). */
 export function checkModelReadOptions(fn: string, o: ModelReadOptions): Required<Pick<ModelReadOptions, 'scores'>> & ModelReadOptions {

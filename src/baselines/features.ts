@@ -16,9 +16,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, FgvisModelError } from '../errors';
-import type { GraphModelLike, LayersModelLike } from '../model';
-import { layersOutputIndex } from '../model';
+import { describe, FgvisArgumentError, FgvisModelError } from '../util/errors';
+import type { GraphModelLike, LayersModelLike } from '../model/adapter';
+import { layersOutputIndex } from '../model/adapter';
 
 /** A function model split at its feature map, for Grad-CAM. */
 export interface FeatureSplit {

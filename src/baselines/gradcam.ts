@@ -8,10 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
-import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError, FgvisModelError, gradientError } from '../errors';
-import { assertGradientsRegistered } from '../filter';
-import type { ExplainableModel, GraphModelLike, LayersModelLike } from '../model';
+import type { Attribution } from '../util/attribution';
+import { describe, FgvisArgumentError, FgvisModelError, gradientError } from '../util/errors';
+import { assertGradientsRegistered } from '../util/gradients';
+import type { ExplainableModel, GraphModelLike, LayersModelLike } from '../model/adapter';
 import {
   checkModelReadOptions,
   checkOptionsObject,
@@ -25,7 +25,7 @@ import {
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
-import { withDispose } from '../attribution';
+import { withDispose } from '../util/attribution';
 import { graphFeatureAccess, layersFeatureAccess, splitFeatureAccess, type FeatureAccess, type FeatureSplit } from './features';
 
 /** Options of {@link gradCam}; defaults in {@link GRAD_CAM_DEFAULTS}. */

@@ -6,9 +6,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../attribution';
-import { assertGradientsRegistered } from '../filter';
-import type { ExplainableModel } from '../model';
+import type { Attribution } from '../util/attribution';
+import { assertGradientsRegistered } from '../util/gradients';
+import type { ExplainableModel } from '../model/adapter';
 import {
   channelSaliency,
   checkModelReadOptions,
@@ -23,7 +23,7 @@ import {
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
-import { withDispose } from '../attribution';
+import { withDispose } from '../util/attribution';
 
 /** Options of {@link gradientSaliency}; defaults in {@link GRADIENT_SALIENCY_DEFAULTS}. */
 export interface GradientSaliencyOptions extends ModelReadOptions {

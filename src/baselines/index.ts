@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { AttributionMethod } from '../attribution';
+import type { AttributionMethod } from '../util/attribution';
 import { gradCam } from './gradcam';
 import { gradientSaliency } from './gradient';
 import { integratedGradients } from './integrated-gradients';

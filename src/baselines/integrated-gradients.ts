@@ -6,12 +6,12 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../attribution';
-import { FgvisArgumentError, throwIfAborted } from '../errors';
-import { assertGradientsRegistered } from '../filter';
-import { makeReference, type Reference } from '../mask';
-import type { ExplainableModel } from '../model';
-import { yieldToEventLoop } from '../optimize';
+import type { Attribution } from '../util/attribution';
+import { FgvisArgumentError, throwIfAborted } from '../util/errors';
+import { assertGradientsRegistered } from '../util/gradients';
+import { makeReference, type Reference } from '../util/reference';
+import type { ExplainableModel } from '../model/adapter';
+import { yieldToEventLoop } from '../util/event-loop';
 import {
   channelSaliency,
   checkModelReadOptions,
@@ -30,7 +30,7 @@ import {
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
-import { withDispose } from '../attribution';
+import { withDispose } from '../util/attribution';
 
 /**
  * The quadrature rule for the path integral over alpha in [0, 1]:

@@ -9,12 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
-import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError, FgvisModelError, gradientError, throwIfAborted } from '../errors';
-import { assertGradientsRegistered } from '../filter';
-import { makeReference, type Reference } from '../mask';
-import type { ExplainableModel } from '../model';
-import { adam, optimize, type StepRecord } from '../optimize';
+import type { Attribution } from '../util/attribution';
+import { describe, FgvisArgumentError, FgvisModelError, gradientError, throwIfAborted } from '../util/errors';
+import { assertGradientsRegistered } from '../util/gradients';
+import { makeReference, type Reference } from '../util/reference';
+import type { ExplainableModel } from '../model/adapter';
+import { adam, optimize, type StepRecord } from '../core/optimize';
 import {
   bilinearMatrix,
   checkModelReadOptions,
@@ -29,8 +29,8 @@ import {
   type ClassScore,
   type ModelReadOptions,
 } from './common';
-import { withDispose } from '../attribution';
-import { readScalar } from '../read';
+import { withDispose } from '../util/attribution';
+import { readScalar } from '../util/read';
 
 /**
  * The image area (224 x 224 pixels) at which the paper's regulariser weights

@@ -6,11 +6,11 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../attribution';
-import { describe, FgvisArgumentError, throwIfAborted } from '../errors';
-import { makeReference, type Reference } from '../mask';
-import type { ExplainableModel } from '../model';
-import { yieldToEventLoop } from '../optimize';
+import type { Attribution } from '../util/attribution';
+import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
+import { makeReference, type Reference } from '../util/reference';
+import type { ExplainableModel } from '../model/adapter';
+import { yieldToEventLoop } from '../util/event-loop';
 import {
   checkModelReadOptions,
   checkOptionsObject,
@@ -26,8 +26,8 @@ import {
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
-import { withDispose } from '../attribution';
-import { readScalar } from '../read';
+import { withDispose } from '../util/attribution';
+import { readScalar } from '../util/read';
 
 /** Options of {@link occlusion}; defaults in {@link OCCLUSION_DEFAULTS}. */
 export interface OcclusionOptions extends ModelReadOptions {

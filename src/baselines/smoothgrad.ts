@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../attribution';
-import { throwIfAborted } from '../errors';
-import { assertGradientsRegistered } from '../filter';
-import type { ExplainableModel } from '../model';
-import { yieldToEventLoop } from '../optimize';
+import type { Attribution } from '../util/attribution';
+import { throwIfAborted } from '../util/errors';
+import { assertGradientsRegistered } from '../util/gradients';
+import type { ExplainableModel } from '../model/adapter';
+import { yieldToEventLoop } from '../util/event-loop';
 import {
   channelSaliency,
   checkModelReadOptions,
@@ -29,7 +29,7 @@ import {
   type ModelReadOptions,
   type ScoreOption,
 } from './common';
-import { withDispose } from '../attribution';
+import { withDispose } from '../util/attribution';
 
 /**
  * How the per-sample gradients are combined:

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { FgvisArgumentError, FgvisModelError } from '../errors';
+import { FgvisArgumentError, FgvisModelError } from '../util/errors';
 import { MissingPackageError } from '../node/resolve-package';
 
 /** The exit codes of `fgvis` (documented in `fgvis --help`). */

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { heatmap, overlay, panel, resize, toRGBA, type RGBAImage, type TensorLike } from '../render';
-import type { Game } from '../loss';
+import type { Game } from '../core/loss';
 
 /** What {@link explanationFigure} draws. */
 export interface FigureInput {

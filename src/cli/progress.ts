@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import cliProgress from 'cli-progress';
-import type { ExplainStep } from '../options';
+import type { ExplainStep } from '../core/options';
 import type { CliStream } from './io';
 
 /** A progress display: `update` after each step, `stop` once (also on failure). */

@@ -7,7 +7,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../package.json';
-import { EXPLAIN_DEFAULTS } from '../options';
+import { EXPLAIN_DEFAULTS } from '../core/options';
 import { BUILTIN_MODELS } from '../node/builtin-models';
 import {
   BACKEND_NAMES,

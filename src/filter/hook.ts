@@ -23,10 +23,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getGradient, type GradConfig, type NamedAttrMap, type Tensor } from '@tensorflow/tfjs-core';
-import { FgvisArgumentError, FgvisModelError, describe } from '../errors';
-import { swapGradients, withSwaps } from '../registry';
-import { checkOptionNames } from '../validate';
-import { engineState, withTapeCleanup } from '../tape';
+import { FgvisArgumentError, FgvisModelError, describe } from '../util/errors';
+import { swapGradients, withSwaps } from '../util/kernel-registry';
+import { checkOptionNames } from '../util/validate';
+import { engineState, withTapeCleanup } from '../util/tape';
+import { assertGradientsRegistered } from '../util/gradients';
+
+export { assertGradientsRegistered } from '../util/gradients';
 import { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS } from './activations';
 import { ActivationBounds, disposeBound, NonNegativeBound, PassThroughBound, type ActivationBound } from './bounds';
 import { fusedGate, type FusedActivation } from './fast-gate';
@@ -99,26 +102,6 @@ interface PassState {
 
 /** The function that is currently running hooked, to refuse nesting. */
 let activeCall: string | null = null;
-
-/**
- * Throw a clear error when tfjs has no gradients registered: with only
- * `@tensorflow/tfjs-core` and a backend loaded (common in Node), no gradient is
- * registered at all, and every explanation would fail deep inside tfjs.
- *
- * @param fn Name of the calling function, for the message.
- * @throws FgvisModelError when `getGradient('Relu')` is undefined.
- */
-export function assertGradientsRegistered(fn: string): void {
-  if (getGradient('Relu') == null) {
-    throw new FgvisModelError(
-      fn,
-      'no gradients are registered in tfjs (getGradient("Relu") is undefined). ' +
-        "@tensorflow/tfjs-core alone registers none; import '@tensorflow/tfjs' or " +
-        "'@tensorflow/tfjs-layers' once before calling fgvis (with a bundler, " +
-        "'@tensorflow/tfjs-core/dist/register_all_gradients' also works; plain Node cannot load that ESM file).",
-    );
-  }
-}
 
 /**
  * Run synchronous `f` (which computes gradients, e.g. with `tf.valueAndGrad`

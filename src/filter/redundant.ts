@@ -22,7 +22,7 @@
  * @packageDocumentation
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { engineState } from '../tape';
+import { engineState } from '../util/tape';
 
 interface TapeNode {
   kernelName?: string;

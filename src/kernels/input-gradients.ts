@@ -36,11 +36,11 @@
  * @packageDocumentation
  */
 import { getBackend, getGradient, getKernel, type GradConfig, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
-import { swapGradients, swapKernels, withSwaps } from '../registry';
-import { describe, FgvisArgumentError } from '../errors';
-import { checkOptionNames } from '../validate';
+import { swapGradients, swapKernels, withSwaps } from '../util/kernel-registry';
+import { describe, FgvisArgumentError } from '../util/errors';
+import { checkOptionNames } from '../util/validate';
 import { inputOnlyBatchNormGradient } from './batch-norm-gradient';
-import { withTapeCleanup } from '../tape';
+import { withTapeCleanup } from '../util/tape';
 import { INPUT_GRADIENT_FILTER_CACHE } from './filter-cache';
 import { conv2DBackpropInputComposite, depthwiseConv2dNativeBackpropInputComposite } from './transposed-conv';
 import { sharedIdentityKernel } from './shared-identity';

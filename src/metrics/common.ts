@@ -5,17 +5,17 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readAndDispose } from '../read';
-import { describe, FgvisArgumentError } from '../errors';
+import { readAndDispose } from '../util/read';
+import { describe, FgvisArgumentError } from '../util/errors';
 import {
   adaptModel,
   type ExplainableModel,
   type ScoreModel,
   type ScoresOption,
-} from '../model';
-import { checkInput } from '../input';
+} from '../model/adapter';
+import { checkInput } from '../util/input';
 
-export { checkOptionsObject, nonNegative, oneOf, positiveInteger } from '../validate';
+export { checkOptionsObject, nonNegative, oneOf, positiveInteger } from '../util/validate';
 
 /** Validate an image and return it as `[1,H,W,C]` (see {@link checkInput}). */
 export const checkImage = (input: unknown, fn: string, argument = 'input'): Promise<tf.Tensor4D> => checkInput(input, fn, argument);

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { describe, FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 
 function checkVector(fn: string, name: string, v: unknown): ArrayLike<number> {
   if (v === null || typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {

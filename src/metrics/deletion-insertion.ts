@@ -8,9 +8,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, throwIfAborted } from '../errors';
-import { makeReference, type Reference } from '../mask';
-import type { ExplainableModel, ScoresOption } from '../model';
+import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
+import { makeReference, type Reference } from '../util/reference';
+import type { ExplainableModel, ScoresOption } from '../model/adapter';
 import { BatchScorer, checkImage, checkOptionsObject, oneOf, positiveInteger, probsOf, readSaliency, resolveTarget } from './common';
 
 /** Which curves {@link deletionInsertion} computes. */

@@ -12,11 +12,11 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from '../errors';
-import { explain, type Explanation } from '../explain';
-import { makeReference } from '../mask';
-import { adaptModel, modelKind, type ExplainableModel, type ScoreModel, type ScoresOption } from '../model';
-import { EXPLAIN_DEFAULTS, resolveExplainOptions, type ExplainOptions } from '../options';
+import { describe, FgvisArgumentError } from '../util/errors';
+import { explain, type Explanation } from '../core/explain';
+import { makeReference } from '../util/reference';
+import { adaptModel, modelKind, type ExplainableModel, type ScoreModel, type ScoresOption } from '../model/adapter';
+import { EXPLAIN_DEFAULTS, resolveExplainOptions, type ExplainOptions } from '../core/options';
 import { checkImage, checkOptionsObject, probsOf, resolveTarget } from './common';
 
 /** Options of {@link adversarialEvidenceTest}; defaults in {@link ADVERSARIAL_EVIDENCE_DEFAULTS}. */

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 import { checkOptionsObject, nonNegative, readSaliency } from './common';
 
 /**

@@ -22,12 +22,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModelSync } from '@tensorflow/tfjs-converter';
-import type { Attribution, AttributionMethod } from '../attribution';
-import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '../errors';
-import { modelKind, type ExplainableModel, type GraphModelLike } from '../model';
+import type { Attribution, AttributionMethod } from '../util/attribution';
+import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '../util/errors';
+import { modelKind, type ExplainableModel, type GraphModelLike } from '../model/adapter';
 import { checkImage, checkOptionsObject, oneOf, readSaliency } from './common';
 import { pearson, spearman, topKIntersection } from './correlation';
-import { seededRandom } from '../random';
+import { seededRandom } from '../util/random';
 
 /** How learned weights are replaced. */
 export type RandomizationKind = 'gaussian' | 'shuffle';

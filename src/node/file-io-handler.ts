@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { io } from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 
 const FN = 'fileIOHandler';
 

@@ -8,7 +8,7 @@
 import type { io } from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { checkOptionNames, describe, FgvisArgumentError, FgvisModelError } from '../errors';
+import { checkOptionNames, describe, FgvisArgumentError, FgvisModelError } from '../util/errors';
 import { fileIOHandler, modelJSONPath, readModelJSON } from './file-io-handler';
 
 /** `graph`: a converted TensorFlow graph (tfjs-converter); `layers`: a Keras-style model (tfjs-layers). */

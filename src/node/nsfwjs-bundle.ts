@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { io } from '@tensorflow/tfjs-core';
-import { FgvisModelError } from '../errors';
+import { FgvisModelError } from '../util/errors';
 import { packageFile } from './resolve-package';
 
 /** The nsfwjs version whose bundled models fgvis was written against. */

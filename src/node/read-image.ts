@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { describe, FgvisArgumentError } from '../errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 import type { RGBAImage } from '../render/image';
 
 /** Image formats {@link decodeImage} understands. */

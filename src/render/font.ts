@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { describe } from '../errors';
+import { describe } from '../util/errors';
 import { checkColor, checkImage, checkInteger, checkRenderOptions, type RGBA, type RGBAImage } from './image';
 
 /** Glyph width in font pixels. */

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { colormap, type Colormap, type ColormapName } from './colormap';
-import { describe } from '../errors';
+import { describe } from '../util/errors';
 import { checkRenderOptions, checkSize, type RGBAImage } from './image';
 
 /** Options of {@link heatmap}. */

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { checkOptionNames, describe } from '../errors';
+import { checkOptionNames, describe } from '../util/errors';
 
 /** An 8-bit RGBA image: `data.length === width * height * 4`, row-major. */
 export interface RGBAImage {

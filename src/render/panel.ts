@@ -6,7 +6,7 @@
  */
 import { lightness } from './color-space';
 import { LINE_HEIGHT, drawText, measureText, wrapText } from './font';
-import { describe } from '../errors';
+import { describe } from '../util/errors';
 import { checkImage, checkRenderOptions, checkSize, createImage, drawImage, type RGBA, type RGBAImage } from './image';
 import { resize } from './resize';
 

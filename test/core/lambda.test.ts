@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { AUTO_LAMBDA_DEFAULTS, AutoLambda, scoreGoal } from '../../src/lambda';
+import { AUTO_LAMBDA_DEFAULTS, AutoLambda, scoreGoal } from '../../src/core/lambda';
 import { describeEachBackend } from '../backends';
 
 describeEachBackend('automatic lambda', () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { buildLoss } from '../../src/loss';
+import { buildLoss } from '../../src/core/loss';
 import { describeEachBackend } from '../backends';
 
 describeEachBackend('buildLoss', () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { composeExplanation, createMask, gaussianBlur, makeReference } from '../../src/mask';
+import { composeExplanation, createMask } from '../../src/core/mask';
+import { gaussianBlur, makeReference } from '../../src/util/reference';
 import { describeEachBackend } from '../backends';
 
 describeEachBackend('mask', () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { adam, optimize, sgd } from '../../src/optimize';
+import { adam, optimize, sgd } from '../../src/core/optimize';
 import { describeEachBackend } from '../backends';
 
 /** f(p) = sum((p - t)^2): gradient 2 (p - t). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXPLAIN_DEFAULTS, resolveExplainOptions } from '../../src/options';
+import { EXPLAIN_DEFAULTS, resolveExplainOptions } from '../../src/core/options';
 import { useBackend } from '../backends';
 
 describe('resolveExplainOptions', () => {

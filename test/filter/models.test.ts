@@ -25,7 +25,7 @@ const ORACLE = { activations: ACTIVATION_KERNELS };
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { FgvisModelError } from '../../src/errors';
+import { FgvisModelError } from '../../src/util/errors';
 import { captureBounds, withGradientFilter } from '../../src/filter';
 import { describeEachBackend } from '../backends';
 import {

@@ -10,7 +10,7 @@ import { ACTIVATION_KERNELS } from '../../src/filter';
 const ORACLE = { activations: ACTIVATION_KERNELS };
 import { getGradient } from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { FgvisArgumentError, FgvisModelError } from '../../src/errors';
+import { FgvisArgumentError, FgvisModelError } from '../../src/util/errors';
 import {
   ActivationBounds,
   assertGradientsRegistered,
@@ -19,7 +19,7 @@ import {
   GradientFilter,
   withGradientFilter,
 } from '../../src/filter';
-import { swapGradients } from '../../src/registry';
+import { swapGradients } from '../../src/util/kernel-registry';
 import { describeEachBackend } from '../backends';
 import { plainActivation } from '../fixtures/graph-model';
 

@@ -2,7 +2,7 @@
 // kernels called directly (whatever backend is active), comparisons.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, NamedAttrMap } from '@tensorflow/tfjs-core';
-import { seededRandom } from '../../src/random';
+import { seededRandom } from '../../src/util/random';
 
 /** Deterministic uniform(-1, 1) values (mulberry32). */
 export function randomValues(size: number, seed: number): Float32Array {

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type NamedAttrMap } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { swapKernels, withSwaps } from '../../src/registry';
+import { swapKernels, withSwaps } from '../../src/util/kernel-registry';
 import {
   conv2DBackpropInputComposite,
   depthwiseConv2dNativeBackpropInputComposite,

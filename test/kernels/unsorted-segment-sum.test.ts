@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { unsortedSegmentSumKernel, withInputGradientKernels } from '../../src/kernels';
-import { swapKernels, withSwaps } from '../../src/registry';
+import { swapKernels, withSwaps } from '../../src/util/kernel-registry';
 import { describeEachBackend, useBackend } from '../backends';
 import { backendDataCount, cpuKernel, dot, host, relInf } from './helpers';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { explain } from '../../src/explain';
+import { explain } from '../../src/core/explain';
 import { adversarialEvidenceTest, explanationAsInputTest, ADVERSARIAL_EVIDENCE_DEFAULTS } from '../../src/metrics';
 import { describeEachBackend } from '../backends';
 import { fixtureImage } from '../fixtures/graph-model';

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { expect, it } from 'vitest';
-import type { Attribution, AttributionMethod } from '../../src/attribution';
-import { explain } from '../../src/explain';
-import type { ExplainOptions } from '../../src/options';
+import type { Attribution, AttributionMethod } from '../../src/util/attribution';
+import { explain } from '../../src/core/explain';
+import type { ExplainOptions } from '../../src/core/options';
 import { withInputGradientKernels } from '../../src/kernels';
-import { adaptModel, selectClass, type ExplainableModel } from '../../src/model';
+import { adaptModel, selectClass, type ExplainableModel } from '../../src/model/adapter';
 import { randomizationSanityCheck, RANDOMIZATION_DEFAULTS } from '../../src/metrics';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, makeActivationZooGraphModel, ZOO_INPUT_SHAPE } from '../fixtures/graph-model';

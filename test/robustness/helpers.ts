@@ -12,7 +12,7 @@ import { afterAll, expect } from 'vitest';
 import { clearInputGradientCache } from '../../src/kernels';
 import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
 import { FgvisArgumentError, FgvisModelError } from '../../src';
-import { seededRandom } from '../../src/random';
+import { seededRandom } from '../../src/util/random';
 
 /** Kernels fgvis patches during a step (see src/kernels/input-gradients.ts). */
 export const PATCHED_KERNELS = [

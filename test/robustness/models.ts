@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { seededRandom } from '../../src/random';
+import { seededRandom } from '../../src/util/random';
 
 type Node = Record<string, unknown>;
 interface Weight {

@@ -4,17 +4,18 @@
  * @packageDocumentation
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from './errors';
-import { checkOptionNames, oneOf, positiveInteger } from './validate';
+import { describe, FgvisArgumentError } from '../util/errors';
+import { checkOptionNames, oneOf, positiveInteger } from '../util/validate';
 
-export { checkOptionNames } from './validate';
+export { checkOptionNames } from '../util/validate';
 import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
 import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
-import type { MaskParameterization, Reference } from './mask';
-import type { ScoresOption } from './model';
+import type { MaskParameterization } from './mask';
+import type { Reference } from '../util/reference';
+import type { ScoresOption } from '../model/adapter';
 import type { StepRecord } from './optimize';
 import type { BackoffOptions, EarlyStopOptions } from './control';
-import { DEFAULT_FILTERED_ACTIVATIONS } from './filter/activations';
+import { DEFAULT_FILTERED_ACTIVATIONS } from '../filter/activations';
 
 /** The run in progress, as `onStep` may look at it (valid only during the callback). */
 export interface ExplainLive {

@@ -12,9 +12,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from './errors';
-import { checkOptionNames } from './validate';
-import { selectClass } from './model';
+import { describe, FgvisArgumentError } from '../util/errors';
+import { checkOptionNames } from '../util/validate';
+import { selectClass } from '../model/adapter';
 
 /** The game: keep the prediction (`'preservation'`) or destroy it (`'deletion'`). */
 export type Game = 'preservation' | 'deletion';

@@ -14,8 +14,8 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from './errors';
-import { checkOptionNames } from './validate';
+import { describe, FgvisArgumentError } from '../util/errors';
+import { checkOptionNames } from '../util/validate';
 import type { Game } from './loss';
 
 /** Options of the automatic lambda. Defaults in {@link AUTO_LAMBDA_DEFAULTS}. */

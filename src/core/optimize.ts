@@ -7,8 +7,9 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, throwIfAborted } from './errors';
-import { checkOptionsObject } from './validate';
+import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
+import { checkOptionsObject } from '../util/validate';
+import { yieldToEventLoop } from '../util/event-loop';
 
 /** A first-order optimiser over one variable. Owns its state tensors: call `dispose`. */
 export interface Optimizer {
@@ -150,11 +151,14 @@ export function sgd(options: SgdOptions = {}): Optimizer {
 export interface StepOutput {
   /** The gradient with respect to the variable. */
   grad: tf.Tensor;
-  /** Scalars to record, e.g. `{ loss, score, l1 }`. */
-  record: Record<string, tf.Scalar>;
+  /**
+   * Values to record, e.g. `{ loss, score, l1 }`: scalars, or with
+   * `items > 1` vectors `[items]` (one value per item).
+   */
+  record: Record<string, tf.Tensor>;
 }
 
-/** One recorded step: the step number (1-based) and the recorded values. */
+/** One recorded step of one item: the step number (1-based) and the recorded values. */
 export type StepRecord = { step: number } & Record<string, number>;
 
 /** Options of {@link optimize}. */
@@ -167,18 +171,28 @@ export interface OptimizeOptions {
   computeStep: (step: number) => StepOutput;
   /** Called synchronously after each update, e.g. a projection. */
   afterUpdate?: (step: number) => void;
-  /** Progress callback, awaited when it returns a promise. Receives every step's record. */
-  onStep?: (record: StepRecord) => void | Promise<void>;
   /**
-   * Called with the history read so far, after each read; return true to stop.
-   * It may also steer the run between steps (e.g. restore a better iterate and
-   * call the optimiser's `reset()`).
+   * Independent problems held in the variable's rows (e.g. a batch of
+   * masks); every recorded value is then a vector `[items]`, read into one
+   * record per item. Default 1.
    */
-  shouldStop?: (history: readonly StepRecord[]) => boolean;
+  items?: number;
+  /**
+   * Progress callback, awaited when it returns a promise. Receives every
+   * step's record (of every item, in step order), after each read.
+   */
+  onStep?: (record: StepRecord, item: number) => void | Promise<void>;
+  /**
+   * Called after each read with the history read so far (`histories[i]`
+   * for item i; `history` is item 0's); return true to stop. It may also
+   * steer the run between steps (e.g. restore a better iterate and call the
+   * optimiser's `reset()`).
+   */
+  shouldStop?: (history: readonly StepRecord[], histories: readonly (readonly StepRecord[])[]) => boolean;
   /** Aborts between steps; the call rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
-   * Read recorded scalars from the device every this many steps (one
+   * Read recorded values from the device every this many steps (one
    * asynchronous read of all of them). Default 10; 1 when `onStep` is given.
    */
   readEvery?: number;
@@ -188,39 +202,20 @@ export interface OptimizeOptions {
 export interface OptimizeResult {
   /** The steps run (less than requested when `shouldStop` stopped the loop). */
   steps: number;
-  /** One record per step. */
+  /** One record per step (of item 0). */
   history: StepRecord[];
+  /** One history per item. */
+  histories: StepRecord[][];
 }
 
-/** Give the event loop a turn (a browser page stays responsive; timers and aborts get through). */
-export function yieldToEventLoop(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
-  if (typeof MessageChannel !== 'undefined') {
-    return new Promise((resolve) => {
-      const channel = new MessageChannel();
-      channel.port1.onmessage = () => {
-        channel.port1.close();
-        resolve();
-      };
-      channel.port2.postMessage(null);
-    });
-  }
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/**
- * Run the loop on `param`. Each step: `computeStep` (synchronous), the
- * optimiser's update, `afterUpdate`; recorded scalars are read asynchronously
- * in batches, never with a synchronous device read. Every tensor a step
- * returns is disposed by the loop, also on error and abort.
- */
-export async function optimize(param: tf.Variable, options: OptimizeOptions): Promise<OptimizeResult> {
+/** Check the options of {@link optimize}; returns the read interval and the item count. */
+function checkOptimizeOptions(param: tf.Variable, options: OptimizeOptions): { readEvery: number; items: number } {
   const fn = 'optimize';
   if (!(param instanceof tf.Variable) || param.isDisposed) {
     throw new FgvisArgumentError(fn, 'param', `must be a live tf.Variable, got ${param instanceof tf.Tensor && param.isDisposed ? 'a disposed tensor' : describe(param)}`);
   }
   if (options === undefined) throw new FgvisArgumentError(fn, 'options', 'must be an object, got undefined');
-  checkOptionsObject(fn, options, ['steps', 'optimizer', 'computeStep', 'afterUpdate', 'onStep', 'shouldStop', 'signal', 'readEvery']);
+  checkOptionsObject(fn, options, ['steps', 'optimizer', 'computeStep', 'afterUpdate', 'items', 'onStep', 'shouldStop', 'signal', 'readEvery']);
   const { steps, optimizer, computeStep, afterUpdate, onStep, shouldStop, signal } = options;
   if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.apply !== 'function') {
     throw new FgvisArgumentError(fn, 'options.optimizer', `must be an Optimizer (e.g. adam() or sgd()), got ${describe(optimizer)}`);
@@ -232,21 +227,45 @@ export async function optimize(param: tf.Variable, options: OptimizeOptions): Pr
     throw new FgvisArgumentError(fn, 'options.signal', `must be an AbortSignal, got ${describe(signal)}`);
   }
   if (!Number.isInteger(steps) || steps < 1) {
-    throw new FgvisArgumentError('optimize', 'options.steps', `must be a positive integer, got ${describe(steps)}`);
+    throw new FgvisArgumentError(fn, 'options.steps', `must be a positive integer, got ${describe(steps)}`);
   }
   const readEvery = options.readEvery ?? (onStep ? 1 : 10);
   if (!Number.isInteger(readEvery) || readEvery < 1) {
-    throw new FgvisArgumentError('optimize', 'options.readEvery', `must be a positive integer, got ${describe(readEvery)}`);
+    throw new FgvisArgumentError(fn, 'options.readEvery', `must be a positive integer, got ${describe(readEvery)}`);
   }
-  const history: StepRecord[] = [];
-  let pending: Array<{ step: number; record: Record<string, tf.Scalar> }> = [];
+  const items = options.items ?? 1;
+  if (!Number.isInteger(items) || items < 1) {
+    throw new FgvisArgumentError(fn, 'options.items', `must be a positive integer, got ${describe(items)}`);
+  }
+  return { readEvery, items };
+}
+
+/** Dispose whatever tensors a (possibly malformed) step output holds. */
+function disposeStepOutput(out: unknown): void {
+  if (out == null || typeof out !== 'object') return;
+  const { grad, record } = out as Partial<StepOutput>;
+  if (grad instanceof tf.Tensor) grad.dispose();
+  if (record != null && typeof record === 'object') tf.dispose(Object.values(record).filter((t) => t instanceof tf.Tensor));
+}
+
+/**
+ * Run the loop on `param`. Each step: `computeStep` (synchronous), the
+ * optimiser's update, `afterUpdate`; recorded values are read asynchronously
+ * in batches, never with a synchronous device read. Every tensor a step
+ * returns is disposed by the loop, also on error and abort.
+ */
+export async function optimize(param: tf.Variable, options: OptimizeOptions): Promise<OptimizeResult> {
+  const { readEvery, items } = checkOptimizeOptions(param, options);
+  const { steps, optimizer, computeStep, afterUpdate, onStep, shouldStop, signal } = options;
+  const histories: StepRecord[][] = Array.from({ length: items }, () => []);
+  let pending: Array<{ step: number; record: Record<string, tf.Tensor> }> = [];
 
   const flush = async (): Promise<boolean> => {
     if (pending.length === 0) return false;
     const batch = pending;
     pending = [];
     const keys = Object.keys(batch[0]!.record);
-    const stacked = tf.tidy(() => tf.stack(batch.flatMap((b) => keys.map((k) => b.record[k]!))));
+    const stacked = tf.tidy(() => tf.concat(batch.flatMap((b) => keys.map((k) => tf.reshape(b.record[k]!, [-1])))));
     for (const b of batch) tf.dispose(Object.values(b.record));
     let values: Float32Array;
     try {
@@ -254,14 +273,14 @@ export async function optimize(param: tf.Variable, options: OptimizeOptions): Pr
     } finally {
       stacked.dispose();
     }
-    let i = 0;
+    let at = 0;
     for (const b of batch) {
-      const rec = { step: b.step } as StepRecord;
-      for (const k of keys) (rec as Record<string, number>)[k] = values[i++]!;
-      history.push(rec);
-      if (onStep) await onStep(rec);
+      const records = histories.map(() => ({ step: b.step }) as StepRecord);
+      for (const k of keys) for (const rec of records) (rec as Record<string, number>)[k] = values[at++]!;
+      for (let i = 0; i < items; i++) histories[i]!.push(records[i]!);
+      if (onStep) for (let i = 0; i < items; i++) await onStep(records[i]!, i);
     }
-    return shouldStop ? shouldStop(history) : false;
+    return shouldStop ? shouldStop(histories[0]!, histories) : false;
   };
 
   let done = 0;
@@ -269,11 +288,7 @@ export async function optimize(param: tf.Variable, options: OptimizeOptions): Pr
     for (let step = 1; step <= steps; step++) {
       throwIfAborted(signal);
       const out = computeStep(step);
-      if (out == null || !(out.grad instanceof tf.Tensor) || out.grad.shape.length !== param.shape.length || out.grad.shape.some((d, i) => d !== param.shape[i])) {
-        if (out?.grad instanceof tf.Tensor) out.grad.dispose();
-        if (out?.record != null && typeof out.record === 'object') tf.dispose(Object.values(out.record).filter((t) => t instanceof tf.Tensor));
-        throw new FgvisArgumentError(fn, 'options.computeStep', `must return { grad, record } with grad of the variable's shape [${param.shape.join(',')}], got ${describe(out?.grad)}`);
-      }
+      checkStepOutput(param, out, items);
       try {
         optimizer.apply(param, out.grad);
       } catch (e) {
@@ -291,9 +306,54 @@ export async function optimize(param: tf.Variable, options: OptimizeOptions): Pr
       await yieldToEventLoop();
     }
     throwIfAborted(signal);
-    return { steps: done, history };
+    return { steps: done, history: histories[0]!, histories };
   } finally {
     for (const b of pending) tf.dispose(Object.values(b.record));
     pending = [];
   }
+}
+
+/** A step output must hold a gradient of the variable's shape and `items` values per record; else it is freed and refused. */
+function checkStepOutput(param: tf.Variable, out: StepOutput, items: number): void {
+  const gradOk = out != null && out.grad instanceof tf.Tensor && out.grad.shape.length === param.shape.length && out.grad.shape.every((d, i) => d === param.shape[i]);
+  if (!gradOk) {
+    disposeStepOutput(out);
+    throw new FgvisArgumentError('optimize', 'options.computeStep', `must return { grad, record } with grad of the variable's shape [${param.shape.join(',')}], got ${describe(out?.grad)}`);
+  }
+  const bad = out.record == null || typeof out.record !== 'object' ? '' : Object.keys(out.record).find((k) => !(out.record[k] instanceof tf.Tensor) || out.record[k]!.size !== items);
+  if (out.record == null || typeof out.record !== 'object' || bad !== undefined) {
+    disposeStepOutput(out);
+    const got = bad ? `record.${bad} = ${describe(out.record[bad])}` : describe(out.record);
+    throw new FgvisArgumentError('optimize', 'options.computeStep', `must return a record of tensors with ${items === 1 ? 'one value' : `${items} values (one per item)`} each, got ${got}`);
+  }
+}
+
+/**
+ * One optimiser per row of a batched variable (each item its own state), as
+ * one {@link Optimizer}: a row whose `active(i)` is false does not move.
+ * With one row it is that row's optimiser. `reset` and `dispose` reach every
+ * row's optimiser.
+ */
+export function rowOptimizer(rows: readonly Optimizer[], active: (i: number) => boolean): Optimizer {
+  const B = rows.length;
+  const self: Optimizer = {
+    name: rows[0]!.name,
+    learningRate: rows[0]!.learningRate,
+    reset: () => rows.forEach((r) => r.reset()),
+    update: (grad) => {
+      if (B === 1) return rows[0]!.update(grad);
+      // Not in a tidy: each optimiser keeps its new state.
+      const parts = tf.split(grad, B);
+      const steps: tf.Tensor[] = [];
+      try {
+        parts.forEach((g, i) => steps.push(active(i) ? rows[i]!.update(g) : tf.zerosLike(g)));
+        return tf.concat(steps);
+      } finally {
+        tf.dispose([...parts, ...steps]);
+      }
+    },
+    apply: (param, grad) => applyUpdate(self, param, grad),
+    dispose: () => rows.forEach((r) => r.dispose()),
+  };
+  return self;
 }

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { explain } from '../src';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../src/filter';
-import { describeEachBackend, useBackend } from './backends';
-import { GRAPH_FIXTURE_CLASSES, fixtureImage, makeGraphModelFixture } from './fixtures/graph-model';
+import { explain } from '../../src';
+import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
+import { describeEachBackend, useBackend } from '../backends';
+import { GRAPH_FIXTURE_CLASSES, fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 
 /** A small conv net with a residual branch, as a plain function, with fixed weights. */
 function residualNet(classes = 4) {

@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { beforeAll, expect, it } from 'vitest';
-import { explain, explainBatch, type Explanation, FgvisArgumentError, FgvisModelError } from '../src';
-import { describeEachBackend } from './backends';
-import { loadMnistModel, mnistDigit } from './fixtures/mnist';
+import { explain, explainBatch, type Explanation, FgvisArgumentError, FgvisModelError } from '../../src';
+import { describeEachBackend } from '../backends';
+import { loadMnistModel, mnistDigit } from '../fixtures/mnist';
 
 /** Largest absolute difference of two tensors' values. */
 async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {

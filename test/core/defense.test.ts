@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { beforeAll, expect, it } from 'vitest';
-import { explain } from '../src';
-import { describeEachBackend } from './backends';
-import { loadMnistModel, mnistDigit } from './fixtures/mnist';
+import { explain } from '../../src';
+import { describeEachBackend } from '../backends';
+import { loadMnistModel, mnistDigit } from '../fixtures/mnist';
 
 /** One digit per class. */
 const DIGITS = Array.from({ length: 10 }, (_, c) => 2 * c);

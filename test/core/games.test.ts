@@ -3,9 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { beforeAll, expect, it } from 'vitest';
-import { explain, type Explanation } from '../src';
-import { describeEachBackend } from './backends';
-import { loadMnistModel, mnistDigit } from './fixtures/mnist';
+import { explain, type Explanation } from '../../src';
+import { describeEachBackend } from '../backends';
+import { loadMnistModel, mnistDigit } from '../fixtures/mnist';
 
 const CLASSES = Array.from({ length: 10 }, (_, c) => c);
 /** The fixture stores two digits per class, in class order. */

@@ -61,3 +61,12 @@ export function finiteNumber(
   }
   return value as number;
 }
+
+/** `t` must be a live tensor (of rank `rank`, when given). */
+export function checkLiveTensor(fn: string, argument: string, t: unknown, rank?: number): asserts t is tf.Tensor {
+  if (!(t instanceof tf.Tensor)) throw new FgvisArgumentError(fn, argument, `must be a Tensor, got ${describe(t)}`);
+  if (t.isDisposed) throw new FgvisArgumentError(fn, argument, 'is a disposed tensor; expected a live (undisposed) tensor');
+  if (rank !== undefined && t.rank !== rank) {
+    throw new FgvisArgumentError(fn, argument, `must be rank ${rank}, got rank ${t.rank} [${t.shape.join(',')}]`);
+  }
+}

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError, FgvisModelError } from './errors';
+import { describe, FgvisArgumentError, FgvisModelError } from '../util/errors';
 
 /**
  * Anything fgvis can explain: a tfjs-converter `GraphModel`, a tfjs-layers

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe as suite, expect, it } from 'vitest';
-import { adaptModel, modelKind, selectClass } from '../../src/model';
+import { adaptModel, modelKind, selectClass } from '../../src/model/adapter';
 import { describeEachBackend } from '../backends';
 
 const x = () => tf.randomUniform([1, 4, 4, 3], 0, 1, 'float32', 7) as tf.Tensor4D;

@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ExplainableModel } from './model';
+import type { ExplainableModel } from '../model/adapter';
 
 /** The result every method returns. Owns its tensors until `dispose()`. */
 export interface Attribution {

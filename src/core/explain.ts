@@ -7,15 +7,16 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FgvisArgumentError, describe, throwIfAborted } from './errors';
-import { assertGradientsRegistered } from './filter';
-import { checkInput } from './input';
-import { runExplanations, type Explanation, type RunItem, type Target } from './explain-run';
-import type { ExplainableModel } from './model';
+import { FgvisArgumentError, describe, throwIfAborted } from '../util/errors';
+import { assertGradientsRegistered } from '../util/gradients';
+import { checkInput } from '../util/input';
+import type { Explanation, RunItem, Target } from './explanation';
+import { runExplanations } from './run';
+import type { ExplainableModel } from '../model/adapter';
 import { EXPLAIN_OPTION_NAMES, resolveExplainOptions, type ExplainOptions } from './options';
-import { checkOptionsObject, positiveInteger } from './validate';
+import { checkOptionsObject, positiveInteger } from '../util/validate';
 
-export type { Explanation, Target } from './explain-run';
+export type { Explanation, Target } from './explanation';
 
 /** Gradients must be registered, and every filtered kernel must have one. */
 function checkActivations(fn: string, activations: readonly string[]): void {
