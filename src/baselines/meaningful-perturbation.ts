@@ -85,7 +85,7 @@ export interface MeaningfulPerturbationOptions extends ModelReadOptions {
   onStep?: (record: StepRecord) => void | Promise<void>;
   /** Aborts between steps: the call rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Read progress from the device every this many steps; default 10 (1 with `onStep`). */
+  /** Read progress from the device (and decide to stop) every this many steps; default 10, with or without `onStep`. */
   readEvery?: number;
 }
 
@@ -190,7 +190,7 @@ export async function meaningfulPerturbation(
   if (o.onStep !== undefined && typeof o.onStep !== 'function') {
     throw new FgvisArgumentError(fn, 'options.onStep', `must be a function, got ${describe(o.onStep)}`);
   }
-  const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? (o.onStep ? 1 : D.readEvery));
+  const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery);
   const signal = checkSignal(fn, o.signal);
   throwIfAborted(signal);
   assertGradientsRegistered(fn);

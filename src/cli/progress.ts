@@ -10,7 +10,7 @@ import type { CliStream } from './io';
 
 /** A progress display: `update` after each step, `stop` once (also on failure). */
 export interface Progress {
-  /** Called by `explain`'s `onStep`; `undefined` when no progress is shown (so `explain` reads progress less often). */
+  /** Called by `explain`'s `onStep` (after each of its reads); `undefined` when no progress is shown. */
   readonly onStep: ((s: ExplainStep) => void) | undefined;
   /** Finish the bar (idempotent). */
   stop(): void;

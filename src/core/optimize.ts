@@ -193,7 +193,9 @@ export interface OptimizeOptions {
   signal?: AbortSignal;
   /**
    * Read recorded values from the device every this many steps (one
-   * asynchronous read of all of them). Default 10; 1 when `onStep` is given.
+   * asynchronous read of all of them), then call `onStep` and `shouldStop`.
+   * Default 10, with or without `onStep`, so that a run's decisions do not
+   * depend on who watches it.
    */
   readEvery?: number;
 }
@@ -229,7 +231,7 @@ function checkOptimizeOptions(param: tf.Variable, options: OptimizeOptions): { r
   if (!Number.isInteger(steps) || steps < 1) {
     throw new FgvisArgumentError(fn, 'options.steps', `must be a positive integer, got ${describe(steps)}`);
   }
-  const readEvery = options.readEvery ?? (onStep ? 1 : 10);
+  const readEvery = options.readEvery ?? 10;
   if (!Number.isInteger(readEvery) || readEvery < 1) {
     throw new FgvisArgumentError(fn, 'options.readEvery', `must be a positive integer, got ${describe(readEvery)}`);
   }
@@ -278,7 +280,12 @@ export async function optimize(param: tf.Variable, options: OptimizeOptions): Pr
       const records = histories.map(() => ({ step: b.step }) as StepRecord);
       for (const k of keys) for (const rec of records) (rec as Record<string, number>)[k] = values[at++]!;
       for (let i = 0; i < items; i++) histories[i]!.push(records[i]!);
-      if (onStep) for (let i = 0; i < items; i++) await onStep(records[i]!, i);
+      if (onStep) {
+        for (let i = 0; i < items; i++) {
+          throwIfAborted(signal); // no record after an abort, even within a read
+          await onStep(records[i]!, i);
+        }
+      }
     }
     return shouldStop ? shouldStop(histories[0]!, histories) : false;
   };

@@ -26,6 +26,11 @@ export interface ExplainLive {
    * tensor owned by the caller. Costs a copy: call it only when you draw a preview.
    */
   mask(): Tensor;
+  /**
+   * The current explanation `m * x + (1 - m) * r` (after this step's update),
+   * with the input's shape: a new tensor owned by the caller. Costs a copy.
+   */
+  explanation(): Tensor;
 }
 
 /** What `onStep` receives after each optimisation step. */
@@ -76,13 +81,22 @@ export interface ExplainOptions {
   earlyStop?: EarlyStopOptions | false;
   /** The automatic lambda's back-off guard, or `false`; default on (see `BackoffOptions`). */
   backoff?: BackoffOptions | false;
-  /** Progress callback after each step; may be async (awaited). */
+  /**
+   * Progress callback for every step, called after each read (see `readEvery`), in
+   * step order; may be async (awaited). It never changes the run's decisions.
+   */
   onStep?: (step: ExplainStep, live: ExplainLive) => void | Promise<void>;
   /** Abort the run: the call rejects with the signal's reason and leaves nothing behind. */
   signal?: AbortSignal;
   /** Seed for anything random (the `'noise'` reference). */
   seed?: number;
-  /** Read progress from the device every this many steps; default 10, or 1 with `onStep`. */
+  /**
+   * The run reads its records from the device, and takes its decisions (early
+   * stopping, the back-off guard), every this many steps; default 10. The
+   * schedule does not depend on `onStep`: the same call gives the same result
+   * whether or not anyone watches. `onStep` receives the records after each
+   * read, in step order (a batch of up to `readEvery` at a time).
+   */
   readEvery?: number;
 }
 
@@ -224,7 +238,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed))) {
     throw new FgvisArgumentError(fn, 'options.seed', `must be a finite number, got ${describe(o.seed)}`);
   }
-  const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? (o.onStep ? 1 : D.readEvery));
+  const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery);
   return {
     game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference: reference as Reference | Tensor,
     blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,

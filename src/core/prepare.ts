@@ -18,7 +18,7 @@ import { RunControl } from './control';
 import type { RunItem } from './explanation';
 import { AutoLambda, scoreGoal, type ScoreGoal } from './lambda';
 import { buildLoss, type FgvisLoss } from './loss';
-import { createMask, type Mask } from './mask';
+import { composeExplanation, createMask, type Mask } from './mask';
 import { adam, sgd, type Optimizer } from './optimize';
 import type { ExplainLive, ExplainStep, ResolvedExplainOptions } from './options';
 
@@ -190,11 +190,16 @@ export async function prepareRun(
 
     mask = createMask(batchShape, { parameterization: o.parameterization });
     const m0 = mask;
-    const values = (i: number) => tf.tidy(() => tf.reshape(row(m0.values(), i, B), itemShape as number[]));
+    const current = (i: number, explanation: boolean) =>
+      tf.tidy(() => {
+        const m = row(m0.values(), i, B);
+        const v = explanation ? composeExplanation(m, row(x, i, B), reference && row(reference, i, B)) : m;
+        return tf.reshape(v, itemShape as number[]);
+      });
     for (let i = 0; i < B; i++) {
       const c = targets[i]!;
       const itemProbs = own(tf.slice(imageProbs, runItems[i]!.image, 1));
-      items.push(itemState(o, c, probValues[runItems[i]!.image * K + c]!, referenceProbs[i * K + c]!, itemProbs, { item: i, mask: () => values(i) }));
+      items.push(itemState(o, c, probValues[runItems[i]!.image * K + c]!, referenceProbs[i * K + c]!, itemProbs, { item: i, mask: () => current(i, false), explanation: () => current(i, true) }));
     }
     if (o.defense) filter = new GradientFilter({ ...tuning.filter, activations: o.activations });
     const assignRow = (i: number, v: tf.Tensor) => {

@@ -130,6 +130,19 @@ describe('fgvis explain on a model.json model', () => {
     expect(pngSize(join(dir, 'out', 'tiny.png')).width).toBe(4 * 224 + 5 * 8);
   });
 
+  it('gives the same result with and without the progress bar', async () => {
+    const report = async (isTTY: boolean) => {
+      const out = capture();
+      const args = ['explain', '-m', tinyModel, '-i', smallImage, '--steps', '150', '--backend', 'cpu', '--out', `p${isTTY}.png`, '--json', '-'];
+      expect(await run(args, { stdout: out, stderr: capture(isTTY), cwd: dir })).toBe(0);
+      const { seconds: _, figure: __, ...rest } = JSON.parse(out.text);
+      return rest;
+    };
+    const piped = await report(false);
+    expect(piped.steps).toBeLessThan(150); // early stopping decided (a vacuous comparison otherwise)
+    expect(await report(true)).toEqual(piped);
+  });
+
   it('draws a progress bar on a TTY stderr only', async () => {
     const tty = capture(true);
     const out = capture();

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { explain } from '../../src';
+import { explain, explainBatch, type ExplainLive, type ExplainStep } from '../../src';
+import { loadMnistModel, mnistDigit } from '../fixtures/mnist';
 import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
 import { describeEachBackend, useBackend } from '../backends';
 import { GRAPH_FIXTURE_CLASSES, fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
@@ -261,5 +262,45 @@ describe('explain: cpu and wasm agree', () => {
     let worst = 0;
     masks[0]!.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - masks[1]![i]!))));
     expect(worst).toBeLessThan(1e-3);
+  });
+});
+
+describeEachBackend('explain: results do not depend on being watched', () => {
+  it('gives the same mask, steps, back-offs and history with or without onStep (sync, async, with previews)', async () => {
+    const model = await loadMnistModel();
+    const { x } = mnistDigit(5);
+    // A run that backs off several times and stops early (decisions at steps that are not multiples of 10).
+    const options = { backoff: { after: 3 }, steps: 200 } as const;
+    const plain = await explain(model, x, 'top', options);
+    // The run's decisions fired (otherwise the comparison would be vacuous).
+    expect(plain.steps).toBeLessThan(options.steps);
+    expect(plain.backoffs).toBeGreaterThan(0);
+    const mask = Array.from(await plain.mask.data());
+    const seen: number[] = [];
+    const watchers = [
+      (s: ExplainStep) => void seen.push(s.step),
+      async () => new Promise<void>((resolve) => setTimeout(resolve, 1)),
+      (_: ExplainStep, live: ExplainLive) => live.mask().dispose(),
+    ];
+    for (const onStep of watchers) {
+      const watched = await explain(model, x, 'top', { ...options, onStep });
+      expect(Array.from(await watched.mask.data())).toEqual(mask);
+      expect([watched.steps, watched.backoffs, watched.lambda]).toEqual([plain.steps, plain.backoffs, plain.lambda]);
+      expect(watched.history).toEqual(plain.history);
+      watched.dispose();
+    }
+    // Every step was reported once, in order.
+    expect(seen).toEqual(plain.history.map((h) => h.step));
+    // explainBatch: the same with or without a watcher.
+    const [a, b] = await explainBatch(model, x, [3, 'top'], options);
+    const [c, d] = await explainBatch(model, x, [3, 'top'], { ...options, onStep: () => undefined });
+    for (const [p, q] of [[a!, c!], [b!, d!]]) {
+      expect(Array.from(await q.mask.data())).toEqual(Array.from(await p.mask.data()));
+      expect(q.history).toEqual(p.history);
+    }
+    tf.dispose([a!, b!, c!, d!].flatMap((r) => [r.mask, r.explanation, r.saliency]));
+    plain.dispose();
+    x.dispose();
+    model.dispose();
   });
 });

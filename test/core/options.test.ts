@@ -14,7 +14,8 @@ describe('resolveExplainOptions', () => {
     expect(o.defense).toBe(true);
     expect(o.reference).toBe('zero');
     expect(o.readEvery).toBe(10);
-    expect(resolveExplainOptions({ onStep: () => {} }).readEvery).toBe(1);
+    // The read (and decision) schedule does not depend on whether anyone watches.
+    expect(resolveExplainOptions({ onStep: () => {} }).readEvery).toBe(10);
     expect(resolveExplainOptions({ optimizer: 'sgd' }).learningRate).toBe(EXPLAIN_DEFAULTS.learningRate.sgd);
   });
 

@@ -95,7 +95,6 @@ describeEachBackend('concurrency', () => {
   it('interleaved runs on the same and on different models equal sequential runs, bit for bit', async () => {
     const before = snapshot();
     const sequential: Array<Record<string, unknown>> = [];
-    // (With an onStep, as the interleaved runs: onStep sets the default readEvery to 1.)
     for (const job of jobs) sequential.push(await outcome(job, { onStep: () => undefined }));
     for (const seed of [1, 2]) {
       const interleaved = await Promise.all(jobs.map((job, i) => outcome(job, { onStep: jitter(seed * 10 + i) })));

@@ -3,12 +3,11 @@
  * `explain()` with live progress (no synchronous reads), stop it, and save the
  * figure.
  *
- * URL parameters preset the controls: `?model=emotion&photo=astronaut.png&backend=wasm&steps=60&game=deletion`
- * (`&live=N`: preview every N steps, default 5).
+ * URL parameters preset the controls: `?model=emotion&photo=astronaut.png&backend=wasm&steps=60&game=deletion`.
  */
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { adaptModel, composeExplanation, explain, makeReference, type Explanation, type ExplainLive, type ExplainStep } from '../../../src/index';
+import { adaptModel, EXPLAIN_DEFAULTS, explain, type Explanation, type ExplainLive, type ExplainStep } from '../../../src/index';
 import { crop, heatmap, overlay, panel, resize, toRGBA, type RGBAImage } from '../../../src/render';
 import { asset, BUILTIN_MODELS, FACE_CROPS, PHOTOS, URL_RANGES, urlModel, type DemoModel } from './models';
 import { backendInfo, BACKENDS, hasWebGPU, tf, useBackend, type BackendName } from './tfjs-setup';
@@ -97,8 +96,8 @@ declare global {
 window.fgvisDemo = { tf, state };
 
 const DISPLAY = 256;
-/** Live preview (and progress read) every this many steps; `?live=N` overrides. */
-const LIVE_EVERY = Math.max(1, Number(new URLSearchParams(location.search).get('live')) || 5);
+/** explain() reads its records every this many steps: the live preview is drawn at the last record of each read. */
+const LIVE_EVERY = EXPLAIN_DEFAULTS.readEvery;
 
 // ---------------------------------------------------------------- helpers
 
@@ -407,7 +406,6 @@ async function run(): Promise<void> {
   };
   state.lastRun = report;
   let x: tf.Tensor4D | null = null;
-  let r: tf.Tensor4D | null = null;
   let result: Explanation | null = null;
   const t0 = performance.now();
   let lastStep = 0;
@@ -450,9 +448,6 @@ async function run(): Promise<void> {
     report.target = targetName;
     setScores(model.classes, probs, target);
 
-    // The reference, for the live preview of the explanation (explain() makes the same one).
-    r = makeReference(input, 'zero');
-    const reference = r;
     let firstTimed: { step: number; t: number } | null = null;
     let lastTimed: { step: number; t: number } | null = null;
 
@@ -467,9 +462,10 @@ async function run(): Promise<void> {
       lastTimed = { step: s.step, t: now };
       setStatus(`Step ${s.step} of ${steps} · “${targetName}” score ${fmt(s.score)} · mask mean ${fmt(s.l1)} · λ ${fmt(s.lambda, 4)}`);
       const m = live.mask();
-      const [e, sal] = tf.tidy(() => {
+      const e = live.explanation();
+      const sal = tf.tidy(() => {
         const channelMean = tf.reshape(tf.mean(m, 3), [input.shape[1], input.shape[2]]);
-        return [composeExplanation(m, input, reference), game === 'preservation' ? channelMean : tf.sub(1, channelMean)];
+        return game === 'preservation' ? channelMean : tf.sub(1, channelMean);
       });
       m.dispose();
       try {
@@ -484,7 +480,6 @@ async function run(): Promise<void> {
       steps,
       defense: ui.defense.checked,
       signal: controller.signal,
-      readEvery: LIVE_EVERY,
       onStep,
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -541,7 +536,6 @@ async function run(): Promise<void> {
   } finally {
     result?.dispose();
     x?.dispose();
-    r?.dispose();
     report.tensorsAfter = tf.memory().numTensors;
     state.controller = null;
     setRunning(false);
