@@ -40,8 +40,11 @@ export const LAYER_OUTPUT_KERNELS: readonly string[] = Object.freeze(['Conv2D', 
 /**
  * Kernel names of the outputs the gradient filter (the paper's defense against
  * adversarial evidence) gates by default: {@link ACTIVATION_KERNELS} and
- * {@link LAYER_OUTPUT_KERNELS} (the paper: "every layer except the final
- * classification output"). An output whose only consumer is one of the
+ * {@link LAYER_OUTPUT_KERNELS}, except the input's normalisation and the
+ * classification layer. The paper gates the nonlinearity layers, all but the
+ * final classification layer; gating the outputs of convolutions, adds and
+ * max pooling as well is fgvis's own extension, kept because it was measured
+ * to help (below). An output whose only consumer is one of the
  * activations is not gated again: the activation's gate implies its gate
  * (exactly; see `src/filter/redundant.ts`), so a fused convolution, bias and
  * ReLU is gated once at the ReLU and once before its bias.
