@@ -333,6 +333,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
     const figure = await explanationFigure({
       input: x,
       explanation: r.explanation,
+      evidence: r.evidence,
       saliency: r.saliency,
       range,
       title,

@@ -1,8 +1,10 @@
 /**
- * The figure `fgvis explain` writes: a title, then four panels in a row —
- * the image as the model sees it, the explanation `m * x` as an image, the
- * saliency heatmap, and the heatmap over the image — with the class name
- * and the scores in the captions.
+ * The figure `fgvis explain` writes: a title, then panels in a row — the
+ * image as the model sees it; for the preservation game the explanation
+ * (what the mask kept); for the deletion game the evidence found (what the
+ * mask removed) and the image without it; the saliency heatmap; and the
+ * heatmap over the image — with the class name and the scores in the
+ * captions.
  *
  * @packageDocumentation
  */
@@ -13,8 +15,10 @@ import type { Game } from '../core/loss';
 export interface FigureInput {
   /** The model input `[1, H, W, C]` (or `[H, W, C]`), in the model's value range. */
   input: TensorLike;
-  /** The explanation `m * x + (1 - m) * r`, same shape as `input`. */
+  /** The explanation `m * x + (1 - m) * r` the model was shown, same shape as `input`. */
   explanation: TensorLike;
+  /** The evidence found (`Explanation.evidence`): drawn for the deletion game (what was removed). */
+  evidence: TensorLike;
   /** The saliency map `[H, W]`, values in [0, 1]. */
   saliency: TensorLike;
   /** The model's input value range `[min, max]`, shown as black..white. */
@@ -64,7 +68,7 @@ function weightedHeat(values: ArrayLike<number>, width: number, height: number, 
   return heat;
 }
 
-/** Compose the four-panel figure (a new RGBA image). Reads the tensors asynchronously; disposes nothing. */
+/** Compose the figure (a new RGBA image): four panels, five for the deletion game. Reads the tensors asynchronously; disposes nothing. */
 export async function explanationFigure(f: FigureInput): Promise<RGBAImage> {
   const [h, w] = spatialShape(f.input.shape);
   const k = magnification(h, w, f.minCellSize ?? 224);
@@ -76,14 +80,19 @@ export async function explanationFigure(f: FigureInput): Promise<RGBAImage> {
   const heat = heatmap(saliency, w, h, { colormap: 'inferno', min: 0, max: 1 });
   const over = overlay(image, weightedHeat(saliency, w, h, f.overlayAlpha ?? 0.85), { alpha: 1 });
   const name = f.className;
-  const kept = f.game === 'preservation' ? 'kept' : 'deleted';
-  return panel(
-    [
-      { image: up(image), caption: `image: ${name} p=${formatScore(f.scores.image)}` },
-      { image: up(explanation), caption: `explanation m*x (${kept}): ${name} p=${formatScore(f.scores.explanation)}` },
-      { image: up(heat), caption: `saliency (${f.game === 'preservation' ? 'm' : '1-m'}), mask mean ${f.maskMean.toFixed(3)}` },
-      { image: up(over), caption: 'saliency over the image' },
-    ],
-    { columns: 4, title: f.title, padding: 8, textScale: f.textScale ?? 2 },
-  );
+  const score = `${name} p=${formatScore(f.scores.explanation)}`;
+  const middle =
+    f.game === 'preservation'
+      ? [{ image: up(explanation), caption: `explanation (kept by m): ${score}` }]
+      : [
+          { image: up(await toRGBA(f.evidence, { min, max })), caption: 'evidence found (removed by 1-m)' },
+          { image: up(explanation), caption: `image without it: ${score}` },
+        ];
+  const items = [
+    { image: up(image), caption: `image: ${name} p=${formatScore(f.scores.image)}` },
+    ...middle,
+    { image: up(heat), caption: `saliency (${f.game === 'preservation' ? 'm' : '1-m'}), mask mean ${f.maskMean.toFixed(3)}` },
+    { image: up(over), caption: 'saliency over the image' },
+  ];
+  return panel(items, { columns: items.length, title: f.title, padding: 8, textScale: f.textScale ?? 2 });
 }

@@ -60,16 +60,20 @@ function warningsOf(run: Run, s: ItemState, metGoal: boolean): string[] {
   return warnings;
 }
 
-/** One item's result tensors, shaped like one image as the user gave it. */
+/** One item's result tensors (mask, explanation, evidence, saliency), shaped like one image as the user gave it. */
 function itemTensors(run: Run, masks: tf.Tensor4D, explanations: tf.Tensor4D, i: number): tf.Tensor[] {
   const [B, H, W, C] = run.batchShape;
   const shape = run.itemShape as number[];
+  const preserve = run.options.game === 'preservation';
   return tf.tidy(() => {
-    const mask = tf.reshape(row(masks, i, B), shape);
+    const m = row(masks, i, B);
+    const mask = tf.reshape(m, shape);
     const explanation = tf.reshape(row(explanations, i, B), shape);
+    const removed = () => composeExplanation(tf.sub(1, m), row(run.x, i, B), run.reference && row(run.reference, i, B));
+    const evidence = preserve ? tf.clone(explanation) : tf.reshape(removed(), shape);
     const m3 = tf.reshape(mask, [H, W, C]) as tf.Tensor3D;
-    const saliency = tf.mean(run.options.game === 'preservation' ? m3 : tf.sub(1, m3), 2) as tf.Tensor2D;
-    return [mask, explanation, saliency];
+    const saliency = tf.mean(preserve ? m3 : tf.sub(1, m3), 2) as tf.Tensor2D;
+    return [mask, explanation, evidence, saliency];
   });
 }
 
@@ -92,12 +96,13 @@ export async function collectResults(run: Run): Promise<Explanation[]> {
     for (let i = 0; i < B; i++) {
       const s = run.items[i]!;
       const tensors = itemTensors(run, masks, explanations, i);
-      const [mask, explanation, saliency] = tensors as [tf.Tensor, tf.Tensor, tf.Tensor2D];
+      const [mask, explanation, evidence, saliency] = tensors as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor2D];
       results.push(
         withDispose(
           {
             mask,
             explanation,
+            evidence,
             saliency,
             target: s.target,
             game: o.game,

@@ -16,8 +16,19 @@ export type Target = number | 'top';
 export interface Explanation {
   /** The mask `m`, same shape as the input, values in [0, 1]. */
   mask: tf.Tensor;
-  /** The explanation `m * x + (1 - m) * r` the model was shown, same shape as the input. */
+  /**
+   * The explanation `m * x + (1 - m) * r` the model was shown, same shape as
+   * the input: what the mask kept (preservation), or the image with the
+   * found evidence removed (deletion). Its score is `scores.explanation`.
+   */
   explanation: tf.Tensor;
+  /**
+   * The evidence found, on the reference, same shape as the input: the
+   * values the game kept (preservation: equal to `explanation`) or removed
+   * (deletion: `(1 - m) * x + m * r`, the paper's `x * (1 - m)`). The picture
+   * to show beside the saliency.
+   */
+  evidence: tf.Tensor;
   /** Per-pixel importance `[H, W]` in [0, 1]: channel mean of `m` (preservation) or of `1 - m` (deletion). */
   saliency: tf.Tensor2D;
   /** The class explained. */

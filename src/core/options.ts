@@ -31,6 +31,12 @@ export interface ExplainLive {
    * with the input's shape: a new tensor owned by the caller. Costs a copy.
    */
   explanation(): Tensor;
+  /**
+   * The current evidence (see `Explanation.evidence`: what the mask keeps, or
+   * for the deletion game what it removes), with the input's shape: a new
+   * tensor owned by the caller. Costs a copy.
+   */
+  evidence(): Tensor;
 }
 
 /** What `onStep` receives after each optimisation step. */

@@ -190,16 +190,18 @@ export async function prepareRun(
 
     mask = createMask(batchShape, { parameterization: o.parameterization });
     const m0 = mask;
-    const current = (i: number, explanation: boolean) =>
+    const removes = o.game === 'deletion';
+    const current = (i: number, what: 'mask' | 'explanation' | 'evidence') =>
       tf.tidy(() => {
         const m = row(m0.values(), i, B);
-        const v = explanation ? composeExplanation(m, row(x, i, B), reference && row(reference, i, B)) : m;
+        const kept = what === 'evidence' && removes ? tf.sub(1, m) : m;
+        const v = what === 'mask' ? m : composeExplanation(kept, row(x, i, B), reference && row(reference, i, B));
         return tf.reshape(v, itemShape as number[]);
       });
     for (let i = 0; i < B; i++) {
       const c = targets[i]!;
       const itemProbs = own(tf.slice(imageProbs, runItems[i]!.image, 1));
-      items.push(itemState(o, c, probValues[runItems[i]!.image * K + c]!, referenceProbs[i * K + c]!, itemProbs, { item: i, mask: () => current(i, false), explanation: () => current(i, true) }));
+      items.push(itemState(o, c, probValues[runItems[i]!.image * K + c]!, referenceProbs[i * K + c]!, itemProbs, { item: i, mask: () => current(i, 'mask'), explanation: () => current(i, 'explanation'), evidence: () => current(i, 'evidence') }));
     }
     if (o.defense) filter = new GradientFilter({ ...tuning.filter, activations: o.activations });
     const assignRow = (i: number, v: tf.Tensor) => {

@@ -126,8 +126,9 @@ describe('fgvis explain on a model.json model', () => {
     expect(report.game).toBe('deletion');
     expect(report.backend).toBe('cpu');
     expect(report.inputShape).toEqual([1, TINY.size, TINY.size, TINY.channels]);
-    // 8x8 magnified 28x to 224.
-    expect(pngSize(join(dir, 'out', 'tiny.png')).width).toBe(4 * 224 + 5 * 8);
+    // 8x8 magnified 28x to 224; the deletion game shows five panels (the evidence removed, and the image without it).
+    expect(pngSize(join(dir, 'out', 'tiny.png')).width).toBe(5 * 224 + 6 * 8);
+    expect(pngSize(join(dir, 'tiny1.png')).width).toBe(4 * 224 + 5 * 8);
   });
 
   it('gives the same result with and without the progress bar', async () => {

@@ -43,6 +43,8 @@ describeEachBackend('explain: the public contract', () => {
     // The explanation is m * x (zero reference), and its score is read from the unmodified model.
     const e = await r.explanation.data();
     e.forEach((v, i) => expect(v).toBeCloseTo(m[i]! * xBefore[i]!, 5));
+    // Preservation: the evidence is the explanation.
+    expect(Array.from(await r.evidence.data())).toEqual(Array.from(e));
     const probsOf = async (t: tf.Tensor) => {
       const y = tf.tidy(() => model(tf.reshape(t, [1, 12, 12, 3]) as tf.Tensor4D));
       const d = await y.data();
@@ -71,12 +73,22 @@ describeEachBackend('explain: the public contract', () => {
   it('accepts a rank-4 input and returns rank-4 tensors; deletion saliency is the mean of 1 - m', async () => {
     const model = residualNet();
     const x = tf.randomUniform([1, 10, 10, 3], 0, 1, 'float32', 6);
-    const r = await explain(model, x, 0, { steps: 20, game: 'deletion', lambda: 0.5 });
+    const r = await explain(model, x, 'top', { steps: 20, game: 'deletion', lambda: 0.01 });
     expect(r.mask.shape).toEqual([1, 10, 10, 3]);
     const m = await r.mask.data();
     const s = await r.saliency.data();
     for (let i = 0; i < 100; i++) expect(s[i]).toBeCloseTo(1 - (m[3 * i]! + m[3 * i + 1]! + m[3 * i + 2]!) / 3, 5);
-    expect(r.lambda).toBe(0.5);
+    // The explanation is the image with the evidence removed; the evidence is what was removed.
+    const xv = await x.data();
+    const e = await r.explanation.data();
+    const ev = await r.evidence.data();
+    expect(r.evidence.shape).toEqual([1, 10, 10, 3]);
+    expect(Math.min(...m)).toBeLessThan(0.5);
+    m.forEach((mi, i) => {
+      expect(e[i]).toBeCloseTo(mi * xv[i]!, 5);
+      expect(ev[i]).toBeCloseTo((1 - mi) * xv[i]!, 5);
+    });
+    expect(r.lambda).toBe(0.01);
     expect(r.game).toBe('deletion');
     expect(r.goal).toBeUndefined();
     r.dispose();
@@ -298,7 +310,7 @@ describeEachBackend('explain: results do not depend on being watched', () => {
       expect(Array.from(await q.mask.data())).toEqual(Array.from(await p.mask.data()));
       expect(q.history).toEqual(p.history);
     }
-    tf.dispose([a!, b!, c!, d!].flatMap((r) => [r.mask, r.explanation, r.saliency]));
+    for (const r of [a!, b!, c!, d!]) r.dispose();
     plain.dispose();
     x.dispose();
     model.dispose();

@@ -146,7 +146,7 @@ describeEachBackend('disposal', () => {
   it('the result owns its tensors until dispose(); dispose() twice is harmless', async () => {
     const before = snapshot();
     const r = await explain(net.model, x3, 0, { steps: 5 });
-    const owned = [r.mask, r.explanation, r.saliency];
+    const owned = [r.mask, r.explanation, r.evidence, r.saliency];
     const saved = await Promise.all(owned.map(bits));
     // Other work in between: another run, a tidy, a failing run.
     (await explain(net.model, x3, 1, { steps: 3 })).dispose();
@@ -156,7 +156,7 @@ describeEachBackend('disposal', () => {
       expect(t.isDisposed).toBe(false);
       expect(await bits(t)).toEqual(saved[i]);
     }
-    expect(tf.memory().numTensors - before.numTensors).toBe(3);
+    expect(tf.memory().numTensors - before.numTensors).toBe(4);
     r.dispose();
     expect(owned.every((t) => t.isDisposed)).toBe(true);
     r.dispose();

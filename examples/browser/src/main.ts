@@ -358,12 +358,15 @@ interface Pictures {
   overlay: RGBAImage;
 }
 
-/** Draw explanation, saliency heatmap and overlay from tensors (read asynchronously; nothing is disposed here). */
-async function drawResult(model: DemoModel, explanation: tf.Tensor, saliency: tf.Tensor): Promise<Pictures> {
+/**
+ * Draw the evidence (the explanation for the preservation game; what the mask removed for the deletion game),
+ * the saliency heatmap and the overlay from tensors (read asynchronously; nothing is disposed here).
+ */
+async function drawResult(model: DemoModel, evidence: tf.Tensor, saliency: tf.Tensor): Promise<Pictures> {
   const [dw, dh] = displaySize(model);
   const [h, w] = model.inputSize;
   const small = w < 128;
-  const e = resize(await toRGBA(explanation, model.range), dw, dh, { method: small ? 'nearest' : 'bilinear' });
+  const e = resize(await toRGBA(evidence, model.range), dw, dh, { method: small ? 'nearest' : 'bilinear' });
   const sal = await saliency.data();
   const heat = heatmap(sal, w, h, { colormap: 'inferno', min: 0, max: 1 });
   const heatShown = resize(heat, dw, dh, { method: small ? 'nearest' : 'bilinear' });
@@ -393,6 +396,10 @@ async function run(): Promise<void> {
   const steps = Math.max(1, Math.min(2000, Math.round(Number(ui.steps.value) || 1)));
   ui.steps.value = String(steps);
   const game = ui.game.value as 'preservation' | 'deletion';
+  const caption = ui.panels.explanation.parentElement?.querySelector('figcaption');
+  if (caption) {
+    caption.innerHTML = game === 'preservation' ? 'Explanation <small>(what the model sees)</small>' : 'Evidence found <small>(what the deletion removed)</small>';
+  }
   const controller = new AbortController();
   state.controller = controller;
   state.figure = null;
@@ -462,7 +469,7 @@ async function run(): Promise<void> {
       lastTimed = { step: s.step, t: now };
       setStatus(`Step ${s.step} of ${steps} · “${targetName}” score ${fmt(s.score)} · mask mean ${fmt(s.l1)} · λ ${fmt(s.lambda, 4)}`);
       const m = live.mask();
-      const e = live.explanation();
+      const e = live.evidence();
       const sal = tf.tidy(() => {
         const channelMean = tf.reshape(tf.mean(m, 3), [input.shape[1], input.shape[2]]);
         return game === 'preservation' ? channelMean : tf.sub(1, channelMean);
@@ -486,7 +493,7 @@ async function run(): Promise<void> {
     const f = firstTimed as { step: number; t: number } | null;
     const l = lastTimed as { step: number; t: number } | null;
     const msPerStep = f && l && l.step > f.step ? (l.t - f.t) / (l.step - f.step) : (seconds * 1000) / result.steps;
-    const pictures = await drawResult(model, result.explanation, result.saliency);
+    const pictures = await drawResult(model, result.evidence, result.saliency);
     ui.progress.value = 1;
     Object.assign(report, {
       state: 'done', steps: result.steps, seconds, msPerStep, scores: result.scores, lambda: result.lambda, filtered: result.filtered,
@@ -512,7 +519,7 @@ async function run(): Promise<void> {
       title,
       items: [
         { image: resize(croppedPhoto(), ...displaySize(model)), caption: ascii(`image: ${targetName} ${fmt(result.scores.image)}`) },
-        { image: pictures.explanation, caption: `explanation: ${fmt(result.scores.explanation)}` },
+        { image: pictures.explanation, caption: game === 'preservation' ? `explanation: ${fmt(result.scores.explanation)}` : `evidence removed (image without it: ${fmt(result.scores.explanation)})` },
         { image: pictures.heat, caption: `saliency (mask mean ${fmt(result.maskMean)})` },
         { image: pictures.overlay, caption: `overlay, lambda ${fmt(result.lambda, 4)}` },
       ],
