@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../util/attribution';
 import { FgvisArgumentError, throwIfAborted } from '../util/errors';
 import { assertGradientsRegistered } from '../util/gradients';
-import { makeReference, type Reference } from '../util/reference';
+import { checkReference, makeReference, type Reference } from '../util/reference';
 import type { ExplainableModel } from '../model/adapter';
 import { yieldToEventLoop } from '../util/event-loop';
 import {
@@ -132,12 +132,7 @@ export async function integratedGradients(
   const o = checkOptionsObject(fn, options, KNOWN);
   const D = INTEGRATED_GRADIENTS_DEFAULTS;
   const read = checkModelReadOptions(fn, o);
-  const baselineOption = o.baseline ?? D.baseline;
-  if (!(baselineOption instanceof tf.Tensor)) {
-    oneOf(fn, 'baseline', baselineOption, ['zero', 'mean', 'blur', 'noise'] as const);
-  } else if (baselineOption.isDisposed) {
-    throw new FgvisArgumentError(fn, 'options.baseline', 'is a disposed tensor; expected a live (undisposed) tensor');
-  }
+  const baselineOption = checkReference(fn, 'baseline', o.baseline ?? D.baseline);
   const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
   const steps = positiveInteger(fn, 'steps', o.steps ?? D.steps);

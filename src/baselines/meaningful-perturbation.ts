@@ -12,7 +12,7 @@ import { withInputGradientKernels } from '../kernels';
 import type { Attribution } from '../util/attribution';
 import { describe, FgvisArgumentError, FgvisModelError, gradientError, throwIfAborted } from '../util/errors';
 import { assertGradientsRegistered } from '../util/gradients';
-import { makeReference, type Reference } from '../util/reference';
+import { checkReference, makeReference, type Reference } from '../util/reference';
 import type { ExplainableModel } from '../model/adapter';
 import { adam, optimize, type StepRecord } from '../core/optimize';
 import {
@@ -179,10 +179,7 @@ export async function meaningfulPerturbation(
   const tvWeight = finiteNumber(fn, 'tv', o.tv ?? D.tv, { min: 0 });
   const tvExponent = finiteNumber(fn, 'tvExponent', o.tvExponent ?? D.tvExponent, { min: 1 });
   const upsample = positiveInteger(fn, 'upsample', o.upsample ?? D.upsample);
-  const refOption = o.reference ?? D.reference;
-  if (refOption instanceof tf.Tensor) {
-    if (refOption.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor; expected a live (undisposed) tensor');
-  } else oneOf(fn, 'reference', refOption, ['zero', 'mean', 'blur', 'noise'] as const);
+  const refOption = checkReference(fn, 'reference', o.reference ?? D.reference);
   const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
   const init = finiteNumber(fn, 'init', o.init ?? D.init, { min: 0, max: 1 });

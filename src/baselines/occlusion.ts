@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../util/attribution';
 import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
-import { makeReference, type Reference } from '../util/reference';
+import { checkReference, makeReference, type Reference } from '../util/reference';
 import type { ExplainableModel } from '../model/adapter';
 import { yieldToEventLoop } from '../util/event-loop';
 import {
@@ -18,7 +18,6 @@ import {
   checkSignal,
   finiteNumber,
   MODEL_READ_OPTIONS,
-  oneOf,
   positiveInteger,
   prepare,
   usableBatchSize,
@@ -36,11 +35,11 @@ export interface OcclusionOptions extends ModelReadOptions {
   /** Step between patch positions; default `max(1, round(patchSize / 2))`. The last row and column of positions are aligned with the image's edge, so every pixel is covered. */
   stride?: number;
   /**
-   * What the patch is filled with: `'zero'` (default, zeros in the model's
-   * input space, as FGVis's default reference), `'mean'`, `'blur'`,
-   * `'noise'`, a tensor with the input's shape, or a number (a constant).
+   * What the patch is filled with (see {@link Reference}): `'zero'` (default,
+   * zeros in the model's input space), `'mean'`, `'blur'`, `'noise'`, a
+   * constant (a number, or one per channel), or a tensor with the input's shape.
    */
-  reference?: Reference | number;
+  reference?: Reference;
   /** Blur sigma in pixels for `reference: 'blur'`; default 10. */
   blurSigma?: number;
   /** Seed for `reference: 'noise'`; default 0. */
@@ -126,11 +125,7 @@ export async function occlusion(
   const read = checkModelReadOptions(fn, o);
   if (o.patchSize !== undefined) positiveInteger(fn, 'patchSize', o.patchSize);
   if (o.stride !== undefined) positiveInteger(fn, 'stride', o.stride);
-  const refOption = o.reference ?? D.reference;
-  if (typeof refOption === 'number') finiteNumber(fn, 'reference', refOption);
-  else if (refOption instanceof tf.Tensor) {
-    if (refOption.isDisposed) throw new FgvisArgumentError(fn, 'options.reference', 'is a disposed tensor; expected a live (undisposed) tensor');
-  } else oneOf(fn, 'reference', refOption, ['zero', 'mean', 'blur', 'noise'] as const);
+  const refOption = checkReference(fn, 'reference', o.reference ?? D.reference);
   const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
   const score = checkScoreOption(fn, o.score ?? D.score);
@@ -147,10 +142,7 @@ export async function occlusion(
       throw new FgvisArgumentError(fn, 'options.patchSize', `must be at most the input's smaller side ${Math.min(H, W)}, got ${describe(patchSize)}`);
     }
     const stride = o.stride ?? Math.max(1, Math.round(patchSize * D.strideFraction));
-    reference =
-      typeof refOption === 'number'
-        ? tf.fill(p.x.shape, refOption)
-        : (makeReference(p.x, refOption, { blurSigma, seed, caller: fn }) ?? tf.zerosLike(p.x));
+    reference = makeReference(p.x, refOption, { blurSigma, seed, caller: fn }) ?? tf.zerosLike(p.x);
     const ref = reference;
 
     const imageScore = await readScalar(p.classScores(p.x));

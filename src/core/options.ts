@@ -11,7 +11,7 @@ export { checkOptionNames } from '../util/validate';
 import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
 import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
 import type { MaskParameterization } from './mask';
-import type { Reference } from '../util/reference';
+import { checkReference, type Reference } from '../util/reference';
 import type { ScoresOption } from '../model/adapter';
 import type { StepRecord } from './optimize';
 import type { BackoffOptions, EarlyStopOptions } from './control';
@@ -186,11 +186,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   if (!Array.isArray(activations) || activations.some((a) => typeof a !== 'string' || a.length === 0)) {
     throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(activations)}`);
   }
-  const reference = o.reference ?? D.reference;
-  if (typeof reference === 'string') oneOf(fn, 'reference', reference, ['zero', 'mean', 'blur', 'noise'] as const);
-  else if (reference === null || typeof reference !== 'object' || !('shape' in reference)) {
-    throw new FgvisArgumentError(fn, 'options.reference', `must be 'zero', 'mean', 'blur', 'noise' or a tensor, got ${describe(reference)}`);
-  }
+  const reference = checkReference(fn, 'reference', o.reference ?? D.reference);
   const blurSigma = o.blurSigma ?? D.blurSigma;
   if (typeof blurSigma !== 'number' || !(blurSigma > 0) || !Number.isFinite(blurSigma)) {
     throw new FgvisArgumentError(fn, 'options.blurSigma', `must be a positive number, got ${describe(blurSigma)}`);
@@ -246,7 +242,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   }
   const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery);
   return {
-    game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference: reference as Reference | Tensor,
+    game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference,
     blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,
     readEvery,
   };

@@ -9,15 +9,46 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
 import { checkLiveTensor, checkOptionsObject } from './validate';
 
+/** The references made from the image (or zero), by name. */
+export const REFERENCE_KINDS = ['zero', 'mean', 'blur', 'noise'] as const;
+
 /**
  * The reference `r` that masked-out values move to.
- * - `'zero'` (default, the paper): zero in the model's input space;
+ * - `'zero'`: zero in the model's input space (the paper's r = 0; black for
+ *   the usual [0, 1] or [0, 255] input, grey for a [-1, 1] input);
  * - `'mean'`: the image's per-channel mean;
  * - `'blur'`: the image blurred with a Gaussian (sigma `blurSigma` pixels, default 10);
  * - `'noise'`: Gaussian noise with the image's per-channel mean and standard deviation (seeded);
+ * - a number, or one number per channel: a constant colour in the model's
+ *   input space, e.g. the value its input normalisation maps to zero (the
+ *   dataset's mean colour: `[0.485, 0.456, 0.406]` for an ImageNet model fed
+ *   [0, 1] images);
  * - a tensor with the input's shape (`[H,W,C]` or `[1,H,W,C]`).
  */
-export type Reference = 'zero' | 'mean' | 'blur' | 'noise' | tf.Tensor;
+export type Reference = (typeof REFERENCE_KINDS)[number] | number | readonly number[] | tf.Tensor;
+
+/**
+ * Check a reference option (the tensor's shape and a colour's length are
+ * checked against the input by {@link makeReference}). Returns it.
+ *
+ * @param fn The calling function, for messages.
+ * @param argument The option's name, e.g. `'reference'` (reported as `options.reference`).
+ */
+export function checkReference(fn: string, argument: string, value: unknown): Reference {
+  const name = `options.${argument}`;
+  if (value instanceof tf.Tensor) {
+    if (value.isDisposed) throw new FgvisArgumentError(fn, name, 'is a disposed tensor; expected a live (undisposed) tensor');
+    return value;
+  }
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (Array.isArray(value) && value.length > 0) {
+    const bad = value.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
+    if (bad < 0) return value as number[];
+    throw new FgvisArgumentError(fn, name, `must hold finite numbers (a colour, one per channel), got ${describe(value[bad])} at index ${bad}`);
+  }
+  if ((REFERENCE_KINDS as readonly unknown[]).includes(value)) return value as Reference;
+  throw new FgvisArgumentError(fn, name, `must be ${REFERENCE_KINDS.map((k) => `'${k}'`).join(', ')}, a finite number or one per channel, or a tensor, got ${describe(value)}`);
+}
 
 /** Options of {@link makeReference}. */
 export interface ReferenceOptions {
@@ -53,6 +84,15 @@ export function makeReference(x: tf.Tensor4D, reference: Reference = 'zero', opt
     }
     return tf.tidy(() => tf.reshape(tf.cast(reference, 'float32'), x.shape) as tf.Tensor4D);
   }
+  checkReference(fn, 'reference', reference);
+  if (typeof reference === 'number' || Array.isArray(reference)) {
+    const colour = typeof reference === 'number' ? [reference] : (reference as readonly number[]);
+    const C = x.shape[3];
+    if (colour.length !== 1 && colour.length !== C) {
+      throw new FgvisArgumentError(fn, 'options.reference', `must have one value or one per channel (${C}), got ${colour.length} values`);
+    }
+    return tf.tidy(() => tf.mul(tf.onesLike(x), tf.reshape(tf.tensor1d(colour as number[]), [1, 1, 1, colour.length])) as tf.Tensor4D);
+  }
   switch (reference) {
     case 'zero':
       return null;
@@ -65,14 +105,12 @@ export function makeReference(x: tf.Tensor4D, reference: Reference = 'zero', opt
       }
       return gaussianBlur(x, sigma);
     }
-    case 'noise':
+    default: // 'noise'
       return tf.tidy(() => {
         const { mean, variance } = tf.moments(x, [1, 2], true);
         const z = tf.randomNormal(x.shape, 0, 1, 'float32', options.seed);
         return tf.add(mean, tf.mul(tf.sqrt(variance), z)) as tf.Tensor4D;
       });
-    default:
-      throw new FgvisArgumentError(fn, 'options.reference', `must be 'zero', 'mean', 'blur', 'noise' or a tensor, got ${describe(reference)}`);
   }
 }
 

@@ -101,7 +101,7 @@ describeEachBackend('baseline contract', () => {
     await rejects(() => BASELINES.smoothGrad(graph, gx, 'top', { sample: 3 } as never), /did you mean 'samples'/);
     await rejects(() => BASELINES.integratedGradients(graph, gx, 'top', { step: 3 } as never), /did you mean 'steps'/);
     await rejects(() => BASELINES.smoothGrad(graph, gx, 'top', { noise: -1 }), /Error in smoothGrad: options\.noise must be a finite number >= 0/);
-    await rejects(() => BASELINES.integratedGradients(graph, gx, 'top', { baseline: 'grey' as never }), /Error in integratedGradients: options\.baseline must be one of/);
+    await rejects(() => BASELINES.integratedGradients(graph, gx, 'top', { baseline: 'grey' as never }), /Error in integratedGradients: options\.baseline must be 'zero', 'mean', 'blur', 'noise', a finite number or one per channel, or a tensor, got "grey"/);
     const small = tf.zeros([2, 2, 3]);
     await rejects(() => BASELINES.integratedGradients(graph, gx, 'top', { baseline: small }), /Error in integratedGradients: options\.baseline must have the input's shape/);
     small.dispose();

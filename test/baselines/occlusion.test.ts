@@ -95,7 +95,7 @@ describeEachBackend('occlusion', () => {
   it('rejects bad options naming occlusion and the option', async () => {
     await rejects(() => occlusion(regionModel, x, 1, { patchSize: 17 }), /Error in occlusion: options\.patchSize must be at most the input's smaller side 16/);
     await rejects(() => occlusion(regionModel, x, 1, { stride: 0 }), /Error in occlusion: options\.stride must be a positive integer/);
-    await rejects(() => occlusion(regionModel, x, 1, { reference: 'grey' as never }), /Error in occlusion: options\.reference must be one of/);
+    await rejects(() => occlusion(regionModel, x, 1, { reference: 'grey' as never }), /Error in occlusion: options\.reference must be 'zero', 'mean', 'blur', 'noise', a finite number or one per channel, or a tensor, got "grey"/);
     await rejects(() => occlusion(regionModel, x, 1, { batchsize: 2 } as never), /did you mean 'batchSize'/);
     await rejects(() => occlusion(regionModel, x, 1, { score: 'logit' }), /Error in occlusion: options\.score is 'logit' but the model's output is read as probabilities/);
   });
