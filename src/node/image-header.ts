@@ -71,6 +71,28 @@ export interface ImageInfo {
   animated: boolean;
   /** JPEG: scans (SOS markers); 1 for a baseline JPEG. */
   scans?: number;
+  /** JPEG: bytes of entropy-coded scan data. */
+  scanBytes?: number;
+}
+
+/**
+ * Why a JPEG's scan data cannot be the picture its header declares, or
+ * `undefined`. Every 8x8 block of a complete JPEG costs at least one bit (its
+ * DC code); a file with less than one bit per {@link MIN_BLOCKS_PER_BIT}
+ * blocks is cut off or forged, and decoding it would fill a picture of the
+ * declared size from almost nothing.
+ */
+export function jpegDataProblem(info: ImageInfo): HeaderProblem | undefined {
+  if (info.format !== 'jpeg' || info.scanBytes === undefined) return undefined;
+  const blocks = Math.ceil(info.width / 8) * Math.ceil(info.height / 8);
+  if (info.scanBytes * 8 * MIN_BLOCKS_PER_BIT >= blocks) return undefined;
+  return {
+    code: 'corrupt',
+    reason:
+      `is not a readable JPEG image (${info.scanBytes} bytes of scan data cannot hold a ${info.width}x${info.height} picture, ` +
+      'which needs at least one bit per 8x8 block: a cut-off or forged file)',
+    format: 'jpeg',
+  };
 }
 
 /** A refusal found in the headers: why, and which kind of refusal. */
@@ -79,6 +101,13 @@ export interface HeaderProblem {
   reason: string;
   format?: SniffedFormat;
 }
+
+/**
+ * A JPEG needs at least one bit of scan data per 8x8 block; fgvis refuses
+ * files with less than one bit per this many blocks (a margin of 8 for the
+ * counting), which stops a tiny file from declaring a huge picture.
+ */
+const MIN_BLOCKS_PER_BIT = 8;
 
 /** At most this many scans in a progressive JPEG (a real one has about 10; each scan costs a pass over the whole image). */
 export const MAX_JPEG_SCANS = 100;
@@ -182,6 +211,13 @@ function probeJpeg(b: Uint8Array): ImageInfo | HeaderProblem {
   let sof: { marker: number; precision: number; height: number; width: number; components: number } | undefined;
   let adobeTransform: number | undefined;
   let scans = 0;
+  /** Bytes of entropy-coded data (between each scan header and the next marker). */
+  let entropy = 0;
+  let scanStart = -1;
+  const endScan = (at: number) => {
+    if (scanStart >= 0) entropy += Math.max(0, at - scanStart);
+    scanStart = -1;
+  };
   let o = 2;
   while (o < b.length) {
     if (b[o] !== 0xff) {
@@ -201,6 +237,7 @@ function probeJpeg(b: Uint8Array): ImageInfo | HeaderProblem {
       o += 2; // stuffed byte, restart marker, TEM: no length
       continue;
     }
+    endScan(o);
     if (m === 0xd9) break; // EOI
     if (m === 0xd8) {
       o += 2;
@@ -235,7 +272,9 @@ function probeJpeg(b: Uint8Array): ImageInfo | HeaderProblem {
       }
     }
     o += 2 + len;
+    if (m === 0xda) scanStart = o;
   }
+  endScan(Math.min(o, b.length));
   if (sof === undefined) return corrupt('no frame header (SOF marker)');
   if (sof.precision !== 8) return unsupported(`${sof.precision}-bit`);
   if (sof.width === 0) return corrupt('its frame header declares a width of 0');
@@ -256,6 +295,7 @@ function probeJpeg(b: Uint8Array): ImageInfo | HeaderProblem {
     interlaced: sof.marker === 0xc2,
     animated: false,
     scans,
+    scanBytes: entropy,
   };
 }
 

@@ -16,7 +16,7 @@ import { PNG } from 'pngjs';
 import { checkOptionNames, describe, FgvisArgumentError } from '../errors';
 import type { RGBAImage } from '../render/image';
 import { FgvisImageError, type ImageErrorCode } from './errors';
-import { FORMAT_NAMES, isHeaderProblem, probeImageBytes, type ImageInfo } from './image-header';
+import { FORMAT_NAMES, isHeaderProblem, jpegDataProblem, probeImageBytes, type ImageInfo } from './image-header';
 import { applyOrientation } from './orientation';
 import { MissingPackageError } from './resolve-package';
 import { decodeWebp } from './webp';
@@ -118,10 +118,12 @@ function checkHeader(s: Subject, bytes: Uint8Array, o: Resolved): ImageInfo {
       info.format,
     );
   }
+  const thin = jpegDataProblem(info);
+  if (thin) throw refuse(s, thin.code, thin.reason, thin.format);
   return info;
 }
 
-/** The PNG's IDAT data, concatenated (for the interlaced bound check). */
+/** The PNG's IDAT data, concatenated (for the bounded inflate check). */
 function idatData(b: Uint8Array): Buffer {
   const parts: Uint8Array[] = [];
   const view = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -136,9 +138,11 @@ function idatData(b: Uint8Array): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Bytes of filtered scanlines an interlaced PNG's header promises (the seven Adam7 passes). */
-function adam7Bytes(info: ImageInfo): number {
+/** Bytes of filtered scanlines a PNG's header promises (one pass, or the seven Adam7 passes). */
+function scanlineBytes(info: ImageInfo): number {
   const bitsPerPixel = info.bitDepth * info.channels;
+  const rows = (w: number, h: number) => (w > 0 && h > 0 ? h * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
+  if (!info.interlaced) return rows(info.width, info.height);
   let total = 0;
   for (const [x0, y0, dx, dy] of [
     [0, 0, 8, 8],
@@ -149,25 +153,34 @@ function adam7Bytes(info: ImageInfo): number {
     [1, 0, 2, 2],
     [0, 1, 1, 2],
   ] as const) {
-    const w = Math.ceil((info.width - x0) / dx);
-    const h = Math.ceil((info.height - y0) / dy);
-    if (w > 0 && h > 0) total += h * (1 + Math.ceil((w * bitsPerPixel) / 8));
+    total += rows(Math.ceil((info.width - x0) / dx), Math.ceil((info.height - y0) / dy));
   }
   return total;
 }
 
 function decodePng(s: Subject, bytes: Uint8Array, info: ImageInfo): RGBAImage {
-  if (info.interlaced) {
-    // pngjs inflates interlaced data without a bound: check that it stays within what the header promises.
-    const expected = adam7Bytes(info);
-    try {
-      inflateSync(idatData(bytes), { maxOutputLength: Math.max(expected, 1) });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw refuse(s, 'corrupt', `is not a readable PNG image (its pixel data inflates to more than the ${expected} bytes its header declares)`, 'png', e);
-      }
-      // Other zlib errors: pngjs reports them below.
-    }
+  // The pixel data must inflate to exactly the scanlines the header promises, checked with a bounded inflate:
+  // pngjs inflates interlaced data without a bound (a decompression bomb), and pads short data with
+  // uninitialised memory (pixels of whatever the process held before).
+  const expected = scanlineBytes(info);
+  let inflated: Buffer;
+  try {
+    inflated = inflateSync(idatData(bytes), { maxOutputLength: Math.max(expected, 1) });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ERR_BUFFER_TOO_LARGE'
+        ? `its pixel data inflates to more than the ${expected} bytes its ${info.width}x${info.height} header declares`
+        : `its pixel data does not inflate: ${(e as Error).message}`;
+    throw refuse(s, 'corrupt', `is not a readable PNG image (${reason})`, 'png', e);
+  }
+  if (inflated.length < expected) {
+    throw refuse(
+      s,
+      'corrupt',
+      `is not a readable PNG image (its pixel data is ${inflated.length} bytes, short of the ${expected} its ${info.width}x${info.height} header declares: a cut-off file?)`,
+      'png',
+    );
   }
   const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return { width: png.width, height: png.height, data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.length) };
@@ -189,10 +202,6 @@ function decodeFailure(s: Subject, info: ImageInfo, e: unknown): FgvisImageError
   if (e instanceof FgvisImageError) return e;
   const text = e instanceof Error ? e.message : String(e);
   const name = FORMAT_NAMES[info.format];
-  if (info.format === 'png' && text === 'have should not go down') {
-    // pngjs's bounded inflate trips over pixel data longer than the header declares.
-    return refuse(s, 'corrupt', `is not a readable PNG image (its pixel data is longer than its ${info.width}x${info.height} header declares)`, info.format, e);
-  }
   if (/maxMemoryUsageInMB|maxResolutionInMP/.test(text)) {
     return refuse(s, 'too-large', `is a ${info.width}x${info.height} ${name} image that needs more memory to decode than the limit allows (jpeg-js: ${text})`, info.format, e);
   }

@@ -76,12 +76,12 @@ describe('the decompression bomb', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(FgvisImageError);
-    expect((err as FgvisImageError).message).toMatch(/"interlaced-bomb.png" is not a readable PNG image \(its pixel data inflates to more than the 12408 bytes its header declares\)/);
+    expect((err as FgvisImageError).message).toMatch(/"interlaced-bomb.png" is not a readable PNG image \(its pixel data inflates to more than the 12408 bytes its 64x64 header declares\)/);
     expect(performance.now() - t).toBeLessThan(1000);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(50 * 2 ** 20);
   });
 
-  it('a non-interlaced PNG with more data than declared is refused as corrupt, quickly (pngjs stops at the declared size)', () => {
+  it('a non-interlaced PNG with more data than declared is refused as corrupt, quickly', () => {
     const rows = Buffer.alloc(4 * (1 + 3 * 4)); // 4 x 4 RGB, then 64 MB more
     const png = Buffer.concat([
       PNG_SIGNATURE,
@@ -91,9 +91,20 @@ describe('the decompression bomb', () => {
     ]);
     const before = process.memoryUsage().arrayBuffers;
     const t = performance.now();
-    expect(() => decodeImage(png, 'long.png')).toThrow(/"long.png" is not a readable PNG image \(its pixel data is longer than its 4x4 header declares\)/);
+    expect(() => decodeImage(png, 'long.png')).toThrow(/"long.png" is not a readable PNG image \(its pixel data inflates to more than the 52 bytes its 4x4 header declares\)/);
     expect(performance.now() - t).toBeLessThan(1000);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(50 * 2 ** 20);
+  });
+
+  it('a PNG whose pixel data is short of its header is refused, not padded with whatever memory held (pngjs would)', () => {
+    const good = encodePngSpec({ width: 9, height: 6, colorType: 2, bitDepth: 8, samples: Array.from({ length: 9 * 6 * 3 }, (_, i) => (i * 7919) % 256) });
+    const at = good.indexOf(Buffer.from('IDAT')) - 4;
+    const idat = good.subarray(at + 8, at + 8 + good.readUInt32BE(at));
+    // The same pixel data under a header that says 63 pixels wide.
+    const wide = Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr(63, 6, 8, 2)), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+    for (let i = 0; i < 3; i++) {
+      expect(() => decodeImage(wide, 'wide.png')).toThrow(/"wide.png" is not a readable PNG image \(its pixel data is 168 bytes, short of the 1140 its 63x6 header declares: a cut-off file\?\)/);
+    }
   });
 
   it('JPEG and WebP headers are held to the same limit (the decoder never runs)', () => {
@@ -107,6 +118,33 @@ describe('the decompression bomb', () => {
     webp.writeUIntLE(16383, 24, 3);
     webp.writeUIntLE(16383, 27, 3);
     expect(() => probeImage(webp, 'huge.webp')).toThrow(/"huge.webp" is 16384x16384 pixels \(268 megapixels\)/);
+  });
+});
+
+describe('JPEG bombs within the limit', () => {
+  it('a 700-byte JPEG declaring 6000 x 6000 (36 MP, under the limit) is refused from its scan data, not decoded', () => {
+    const jpg = Buffer.from(readFileSync(join(FIXTURES, 'baseline-444.jpg')));
+    const sof = jpg.indexOf(Buffer.from([0xff, 0xc0]));
+    jpg.writeUInt16BE(6000, sof + 5);
+    jpg.writeUInt16BE(6000, sof + 7);
+    const t = performance.now();
+    expect(() => decodeImage(jpg, 'forged.jpg')).toThrow(
+      /"forged.jpg" is not a readable JPEG image \(\d+ bytes of scan data cannot hold a 6000x6000 picture, which needs at least one bit per 8x8 block: a cut-off or forged file\)/,
+    );
+    expect(performance.now() - t).toBeLessThan(200);
+  });
+
+  it('a real photo cut short (a broken download) is a clear corrupt refusal (jpeg-js does not decode partial files)', () => {
+    const bytes = readFileSync(join(fileURLToPath(new URL('../../assets/photos/', import.meta.url)), 'rocket.jpg'));
+    let err: unknown;
+    try {
+      decodeImage(bytes.subarray(0, Math.floor(bytes.length * 0.8)), 'cut.jpg');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FgvisImageError);
+    expect((err as FgvisImageError).code).toBe('corrupt');
+    expect((err as FgvisImageError).message).toMatch(/"cut.jpg" is not a readable JPEG image \(/);
   });
 });
 
