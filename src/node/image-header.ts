@@ -204,7 +204,7 @@ function probeJpeg(b: Uint8Array): ImageInfo | HeaderProblem {
   const corrupt = (reason: string): HeaderProblem => ({ code: 'corrupt', reason: `is not a readable JPEG image (${reason})`, format: 'jpeg' });
   const unsupported = (what: string): HeaderProblem => ({
     code: 'unsupported',
-    reason: `is a ${what} JPEG, which fgvis cannot decode (it decodes 8-bit baseline and progressive JPEGs); convert it to a baseline JPEG or a PNG`,
+    reason: `is ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} JPEG, which fgvis cannot decode (it decodes 8-bit baseline and progressive JPEGs); convert it to a baseline JPEG or a PNG`,
     format: 'jpeg',
   });
   let orientation = 1;

@@ -156,7 +156,7 @@ describe('JPEG: baseline, progressive, grey, CMYK (YCCK), restart markers', () =
     expectRefusal(
       refusal(() => decodeImage(fixture('arithmetic.jpg'), 'arithmetic.jpg')),
       'unsupported',
-      /"arithmetic.jpg" is a arithmetic-coded \(extended sequential\) JPEG, which fgvis cannot decode .*convert it to a baseline JPEG or a PNG/,
+      /"arithmetic.jpg" is an arithmetic-coded \(extended sequential\) JPEG, which fgvis cannot decode .*convert it to a baseline JPEG or a PNG/,
     );
     const base = fixture('baseline-444.jpg');
     const sof = base.indexOf(Buffer.from([0xff, 0xc0]));
@@ -171,7 +171,7 @@ describe('JPEG: baseline, progressive, grey, CMYK (YCCK), restart markers', () =
     expectRefusal(refusal(() => decodeImage(patch(0xc1, 12))), 'unsupported', /is a 12-bit JPEG/);
     expectRefusal(refusal(() => decodeImage(patch(0xc3))), 'unsupported', /is a lossless JPEG/);
     expectRefusal(refusal(() => decodeImage(patch(0xc5))), 'unsupported', /is a hierarchical \(differential sequential\) JPEG/);
-    expectRefusal(refusal(() => decodeImage(patch(0xca))), 'unsupported', /is a arithmetic-coded \(progressive\) JPEG/);
+    expectRefusal(refusal(() => decodeImage(patch(0xca))), 'unsupported', /is an arithmetic-coded \(progressive\) JPEG/);
     expectRefusal(refusal(() => decodeImage(patch(0xc0, 8, 0))), 'unsupported', /is a DNL-sized/);
     expectRefusal(refusal(() => decodeImage(patch(0xc0, 8, undefined, 2))), 'unsupported', /is a 2-component JPEG/);
   });
