@@ -120,5 +120,6 @@ describe('the demo model-URL loader', () => {
     expect((await refusal(checkedModelArtifacts(url, { fetch: notJson.fetch }))).message).toMatch(/is not valid JSON/);
     const missing = server({});
     expect((await refusal(checkedModelArtifacts(url, { fetch: missing.fetch }))).message).toBe(`model ${url} cannot be fetched (HTTP 404)`);
+    expect((await refusal(checkedModelArtifacts('models/x/model.json', { fetch: missing.fetch }))).message).toBe('model models/x/model.json is not a valid URL');
   });
 });

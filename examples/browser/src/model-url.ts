@@ -76,7 +76,14 @@ export async function checkedModelArtifacts(url: string, options: ModelUrlOption
   const get = options.fetch ?? fetch;
   const maxWeightBytes = options.maxWeightBytes ?? MODEL_FILE_DEFAULTS.maxWeightBytes;
   const refuse = (reason: string) => new ModelUrlError(url, reason);
-  const response = await get(url);
+  // Relative to the page in a browser; absolute elsewhere.
+  let modelUrl: URL;
+  try {
+    modelUrl = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+  } catch {
+    throw refuse('is not a valid URL');
+  }
+  const response = await get(modelUrl.href);
   if (!response.ok) throw refuse(`cannot be fetched (HTTP ${response.status})`);
   const text = new TextDecoder().decode(
     await readAtMost(response, MAX_MODEL_JSON_BYTES, (n) => refuse(`is ${n} bytes or more, more than any model.json should be (${MAX_MODEL_JSON_BYTES} bytes)`)),
@@ -96,7 +103,7 @@ export async function checkedModelArtifacts(url: string, options: ModelUrlOption
   } catch (e) {
     throw e instanceof ManifestProblem ? refuse(e.message) : e;
   }
-  const folder = new URL('.', url);
+  const folder = new URL('.', modelUrl);
   const shards: Uint8Array[] = [];
   for (const [g, group] of checked.groups.entries()) {
     let received = 0;
