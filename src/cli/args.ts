@@ -35,6 +35,16 @@ export function parsePositiveInteger(value: string): number {
   return Number(value);
 }
 
+/** `--max-pixels`: a positive integer of pixels, or megapixels with an `M` (`120M`, `0.5M`). */
+export function parseMaxPixels(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(m|mp)?$/i.exec(value.trim());
+  const pixels = m ? (m[2] ? Math.round(Number(m[1]) * 1e6) : Number(m[1])) : NaN;
+  if (!m || (!m[2] && m[1]!.includes('.')) || !Number.isSafeInteger(pixels) || pixels < 1) {
+    throw new InvalidArgumentError('must be a positive number of pixels, or of megapixels with M (e.g. 100000000 or 100M).');
+  }
+  return pixels;
+}
+
 /** `--seed`: an integer. */
 export function parseInteger(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('must be an integer.');

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { FgvisArgumentError, FgvisModelError } from '../util/errors';
+import { FgvisImageError, FgvisModelFileError } from '../node/errors';
 import { MissingPackageError } from '../node/resolve-package';
 
 /** The exit codes of `fgvis` (documented in `fgvis --help`). */
@@ -17,11 +18,11 @@ export const EXIT = {
   USAGE: 2,
   /** A file named on the command line does not exist (image, model, labels). */
   NOT_FOUND: 3,
-  /** The image cannot be decoded (not a PNG/JPEG, or corrupt). */
+  /** The image cannot be decoded or is refused: not PNG/JPEG/WebP, an unsupported variant, corrupt, or over `--max-pixels`. */
   BAD_IMAGE: 4,
   /** The target is not a class of the model (by name or index). */
   BAD_TARGET: 5,
-  /** The model cannot be loaded or explained (e.g. it cannot be differentiated). */
+  /** The model cannot be loaded or explained: refused model files (weights outside its folder, sizes that differ from the manifest, absurd shapes), not differentiable, ... */
   MODEL: 6,
   /** A package is missing (a built-in model's, a tfjs backend, tfjs-layers); the message names the install command. */
   MISSING_PACKAGE: 7,
@@ -41,9 +42,9 @@ export const EXIT_CODE_HELP = [
   '  1    internal error (a bug; rerun with --verbose and report it)',
   '  2    invalid command line (unknown option, bad value)',
   '  3    file not found (image, model, labels)',
-  '  4    image cannot be decoded (not PNG/JPEG, or corrupt)',
+  '  4    image cannot be read: not PNG/JPEG/WebP, an unsupported kind, corrupt, or over --max-pixels',
   '  5    target is not a class of the model',
-  '  6    model cannot be loaded or explained (e.g. not differentiable)',
+  '  6    model cannot be loaded or explained (a refused model file, e.g. weights outside its folder; not differentiable)',
   '  7    missing package (the message names the npm install command)',
   '  8    output file cannot be written',
   '  130  interrupted',
@@ -74,6 +75,10 @@ export function classify(e: unknown): { code: ExitCode; message: string } {
   if (e instanceof CliError) return { code: e.exitCode, message: plainMessage(e) };
   if (isAbort(e)) return { code: EXIT.ABORTED, message: 'interrupted' };
   if (e instanceof MissingPackageError) return { code: EXIT.MISSING_PACKAGE, message: plainMessage(e) };
+  if (e instanceof FgvisImageError) {
+    return { code: e.code === 'not-found' || e.code === 'not-a-file' ? EXIT.NOT_FOUND : EXIT.BAD_IMAGE, message: plainMessage(e) };
+  }
+  if (e instanceof FgvisModelFileError) return { code: EXIT.MODEL, message: `the model cannot be loaded: ${plainMessage(e)}` };
   if (e instanceof FgvisModelError) return { code: EXIT.MODEL, message: `the model cannot be explained: ${plainMessage(e)}` };
   if (e instanceof FgvisArgumentError && e.argument === 'target') return { code: EXIT.BAD_TARGET, message: plainMessage(e) };
   if (e instanceof FgvisArgumentError) return { code: EXIT.USAGE, message: plainMessage(e) };

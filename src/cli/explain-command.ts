@@ -14,6 +14,7 @@ import type { Reference } from '../util/reference';
 import { BUILTIN_MODELS, type BuiltinModel } from '../node/builtin-models';
 import { modelJSONPath } from '../node/file-io-handler';
 import { loadModelFromDisk, type LoadedModel } from '../node/load-model';
+import { FgvisImageError, FgvisModelFileError } from '../node/errors';
 import { readImage } from '../node/read-image';
 import { MissingPackageError } from '../node/resolve-package';
 import { encodePNG } from '../node/write-png';
@@ -51,6 +52,10 @@ export interface ExplainCommandOptions {
   range?: RangeName;
   size?: { width: number; height: number };
   labels?: string;
+  /** `--max-pixels`: images over this many pixels are refused from their header. */
+  maxPixels: number;
+  /** `--allow-outside-weights`: load weight files listed outside the model's folder. */
+  allowOutsideWeights?: boolean;
   defense: boolean;
   verbose?: boolean;
 }
@@ -147,6 +152,10 @@ function genericPreprocess(
   if (height === undefined || width === undefined) {
     throw new CliError(`the model's input size is not fixed (input shape [${shape.join(',')}]); pass --size WxH`, EXIT.USAGE);
   }
+  if (height * width > o.maxPixels) {
+    const what = o.size ? `--size ${width}x${height}` : `the model ${o.model} declares an input of ${width}x${height} pixels, which`;
+    throw new CliError(`${what} is over the --max-pixels limit (${o.maxPixels} pixels)`, o.size ? EXIT.USAGE : EXIT.MODEL);
+  }
   const channels = dim(shape[3]) ?? 3;
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     throw new CliError(`the model takes ${channels} channels; fgvis explain handles 1 (grey), 3 (RGB) or 4 (RGBA)`, EXIT.MODEL);
@@ -189,7 +198,7 @@ function locateModel(o: ExplainCommandOptions, io: CliIO): { builtin: BuiltinMod
   const models = io.models ?? BUILTIN_MODELS;
   const builtin = models.find((m) => m.name === o.model);
   if (builtin) {
-    for (const [flag, v] of [['--range', o.range], ['--size', o.size], ['--labels', o.labels]] as const) {
+    for (const [flag, v] of [['--range', o.range], ['--size', o.size], ['--labels', o.labels], ['--allow-outside-weights', o.allowOutsideWeights]] as const) {
       if (v !== undefined) throw new CliError(`${flag} applies to model.json models only; ${builtin.name} brings its own preprocessing and class names`, EXIT.USAGE);
     }
     return { builtin };
@@ -221,9 +230,13 @@ async function prepareModel(
   const classes = o.labels === undefined ? undefined : await readLabels(resolve(io.cwd, o.labels));
   let model: LoadedModel;
   try {
-    model = await loadModelFromDisk(where.file);
+    model = await loadModelFromDisk(where.file, { allowWeightsOutsideFolder: o.allowOutsideWeights === true });
   } catch (e) {
     if (e instanceof MissingPackageError || e instanceof CliError) throw e;
+    if (e instanceof FgvisModelFileError) {
+      const reason = e.reason.replace('pass allowWeightsOutsideFolder: true', 'pass --allow-outside-weights');
+      throw new CliError(`the model ${o.model} cannot be loaded: it ${reason}`, EXIT.MODEL, { cause: e });
+    }
     const msg = plainMessage(e);
     if (/needs @tensorflow\/tfjs-layers; run:/.test(msg)) throw new CliError(msg, EXIT.MISSING_PACKAGE, { cause: e });
     throw new CliError(`the model ${o.model} cannot be loaded: ${msg}`, EXIT.MODEL, { cause: e });
@@ -243,9 +256,12 @@ async function loadImage(o: ExplainCommandOptions, io: CliIO): Promise<RGBAImage
   if (!isFile(path)) throw new CliError(`image ${o.image} is not a file`, EXIT.NOT_FOUND);
   let image: RGBAImage;
   try {
-    image = await readImage(path);
+    image = await readImage(path, { maxPixels: o.maxPixels });
   } catch (e) {
-    throw new CliError(`image ${o.image} cannot be read: ${plainMessage(e).replace(/^image file "[^"]*" /, '')}`, EXIT.BAD_IMAGE, { cause: e });
+    if (!(e instanceof FgvisImageError)) throw e;
+    const reason = e.reason.replace(/\(options\.maxPixels: (\d+)\)/, '(--max-pixels $1)');
+    const code = e.code === 'not-found' || e.code === 'not-a-file' ? EXIT.NOT_FOUND : EXIT.BAD_IMAGE;
+    throw new CliError(`image ${o.image} ${reason}`, code, { cause: e });
   }
   if (o.crop) {
     const c = o.crop;

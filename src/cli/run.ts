@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../package.json';
 import { EXPLAIN_DEFAULTS } from '../core/options';
+import { IMAGE_DEFAULTS } from '../node/read-image';
 import { BUILTIN_MODELS } from '../node/builtin-models';
 import {
   BACKEND_NAMES,
@@ -15,6 +16,7 @@ import {
   parseCrop,
   parseInteger,
   parseLambda,
+  parseMaxPixels,
   parsePositiveInteger,
   parseRange,
   parseSize,
@@ -55,7 +57,7 @@ function buildProgram(io: CliIO, done: (code: ExitCode) => void): Command {
     .command('explain')
     .description('explain a model\'s class on an image and write a figure (image, explanation m*x, saliency, overlay)')
     .requiredOption('-m, --model <model>', 'built-in model name (see `fgvis models`) or path to a model.json (or its folder)')
-    .requiredOption('-i, --image <file>', 'PNG or JPEG image')
+    .requiredOption('-i, --image <file>', 'PNG, JPEG or WebP image (turned upright as its EXIF orientation says)')
     .addOption(
       new Option('-t, --target <class>', "class to explain: 'top' (the predicted class), an index, or a class name")
         .argParser(parseTarget)
@@ -66,13 +68,20 @@ function buildProgram(io: CliIO, done: (code: ExitCode) => void): Command {
     .addOption(new Option('-b, --backend <name>', 'tfjs backend').choices(BACKEND_NAMES).default('wasm'))
     .option('-o, --out <file>', 'figure PNG (default: fgvis-<image name>.png in the current folder)')
     .option('--json <file>', "write the numbers as JSON ('-' for stdout)")
-    .option('--crop <x,y,w,h>', 'cut this rectangle out of the image first (pixels)', parseCrop)
+    .option('--crop <x,y,w,h>', 'cut this rectangle out of the image first (pixels of the upright image)', parseCrop)
     .option('--seed <n>', 'seed for anything random (the noise reference)', parseInteger)
     .option('--lambda <value>', "sparsity weight, or 'auto' (adapted to keep or lose the score)", parseLambda, 'auto' as const)
     .addOption(new Option('--reference <kind>', 'what removed pixels become').choices(['zero', 'mean', 'blur', 'noise']).default('zero'))
     .addOption(new Option('--range <range>', `model.json models: input value range, one of ${Object.keys(RANGES).join(' | ')} (default 0,1)`).argParser(parseRange))
     .option('--size <WxH>', "model.json models: input size, when the model's is not fixed", parseSize)
     .option('--labels <file>', 'model.json models: class names, one per line or a JSON array')
+    .option(
+      '--max-pixels <n>',
+      'refuse images larger than this, from their header, before decoding: pixels, or megapixels with M (e.g. 100M)',
+      parseMaxPixels,
+      IMAGE_DEFAULTS.maxPixels,
+    )
+    .option('--allow-outside-weights', "model.json models: load weight files listed outside the model's folder (refused by default)")
     .option('--no-defense', 'turn off the defense against adversarial evidence (the gradient filter)')
     .option('-v, --verbose', 'log each stage; print stack traces on errors')
     .addHelpText('after', `${EXPLAIN_EXAMPLES}\n\n${EXIT_CODE_HELP}`)

@@ -1,15 +1,24 @@
 /**
- * The Node entry `fgvis/node`: image files (PNG/JPEG decode, PNG encode via
- * pngjs and jpeg-js), tfjs models from disk without tfjs-node, and the
+ * The Node entry `fgvis/node`: image files (PNG/JPEG/WebP decode with pngjs,
+ * jpeg-js and @jsquash/webp, with pixel limits and EXIF orientation; PNG
+ * encode), tfjs models from disk without tfjs-node (checked: weight paths
+ * confined, sizes verified), and the
  * built-in real models (nsfwjs MobileNetV2, human's emotion model).
  *
  * @packageDocumentation
  */
 export type { RGBAImage } from '../render/image';
-export { decodeImage, readImage, sniffImageFormat } from './read-image';
-export type { ImageFormat } from './read-image';
+export { IMAGE_DEFAULTS, decodeImage, decodeImageAsync, probeImage, readImage, sniffImageFormat } from './read-image';
+export type { ImageFormat, ImageInfo, ReadImageOptions, SniffedFormat } from './read-image';
+export { MAX_JPEG_SCANS } from './image-header';
+export { applyOrientation } from './orientation';
+export { FgvisImageError, FgvisModelFileError } from './errors';
+export type { ImageErrorCode, ModelFileErrorCode } from './errors';
+export { MODEL_FILE_DEFAULTS, MAX_WEIGHT_RANK, ManifestProblem, checkWeightsManifest } from './weights-manifest';
+export type { CheckedGroup, CheckedManifest, ManifestLimits } from './weights-manifest';
 export { encodePNG, writePNG } from './write-png';
-export { fileIOHandler, modelJSONPath, readModelJSON } from './file-io-handler';
+export { MAX_MODEL_JSON_BYTES, fileIOHandler, modelJSONPath, readModelJSON } from './file-io-handler';
+export type { ModelFileOptions } from './file-io-handler';
 export { detectModelKind, importLayers, loadModel, loadModelFromDisk } from './load-model';
 export type { LoadedModel, LoadModelOptions, ModelKind } from './load-model';
 export { MissingPackageError, packageFile, packageRoot } from './resolve-package';

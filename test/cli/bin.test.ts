@@ -6,10 +6,12 @@
  * exercised for real, whether or not `dist/` exists.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pngBomb } from '../node/image-fixtures';
 import { FACE, ROOT, photo, pngSize, tempDir } from './helpers';
 
 // Inside the repository (so the bundle resolves node_modules), one folder per run (parallel runs do not clash).
@@ -80,5 +82,27 @@ describe('the built fgvis executable', () => {
     const report = JSON.parse(readFileSync(join(cwd, 'r.json'), 'utf8'));
     expect(report).toMatchObject({ backend: 'wasm', steps: 5, target: { index: 3, name: 'happy' } });
     expect(existsSync(join(cwd, 'r.json'))).toBe(true);
+  });
+
+  it('refuses the decompression bomb (a 1.2 MB PNG declaring 20000 x 20000) with exit 4, quickly, with a small peak memory', () => {
+    writeFileSync(join(cwd, 'bomb.png'), pngBomb(20000, 20000));
+    // The CLI in a process of its own that reports its peak resident memory (before #15: 44 s, 6.3 GB, exit 1).
+    const wrapper =
+      "process.on('exit', () => process.stderr.write('maxrss ' + process.resourceUsage().maxRSS + '\\n'));" +
+      `process.argv.splice(1, 0, ${JSON.stringify(CLI)}); await import(${JSON.stringify(pathToFileURL(CLI).href)});`;
+    const t = performance.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', wrapper, 'explain', '--model', 'emotion', '--image', 'bomb.png'], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const seconds = (performance.now() - t) / 1000;
+    const [message, rss] = r.stderr.trim().split('\n');
+    expect(r.status).toBe(4);
+    expect(message).toMatch(/^fgvis: error: image bomb.png is 20000x20000 pixels \(400 megapixels\), over the limit of 50 megapixels/);
+    const peakMB = Number(/^maxrss (\d+)$/.exec(rss ?? '')?.[1]) / 1024;
+    console.log(`[bomb] fgvis explain: exit ${r.status} in ${seconds.toFixed(2)} s (process start included), peak RSS ${peakMB.toFixed(0)} MB`);
+    expect(peakMB).toBeLessThan(300);
+    expect(seconds).toBeLessThan(10); // a whole process on a shared CI machine; the refusal itself takes ~10 ms (test/node/image-safety.test.ts)
   });
 });

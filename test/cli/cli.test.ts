@@ -183,7 +183,7 @@ describe('fgvis models', () => {
 describe('fgvis --help', () => {
   it.each([
     [['--help'], ['explain', 'models', 'Exit codes:', '130']],
-    [['explain', '--help'], ['--model <model>', '--image <file>', '--target', '--game', '--steps', '--backend', '--out', '--json', '--crop', '--seed', '--range', '--no-defense', '--verbose', 'Exit codes:']],
+    [['explain', '--help'], ['--model <model>', '--image <file>', '--target', '--game', '--steps', '--backend', '--out', '--json', '--crop', '--seed', '--range', '--max-pixels <n>', '--allow-outside-weights', '--no-defense', '--verbose', 'Exit codes:']],
     [['models', '--help'], ['--verbose']],
     [['help', 'explain'], ['--model <model>']],
   ])('%j', async (argv, expected) => {
@@ -218,8 +218,8 @@ describe('errors: one line on stderr, a distinct exit code, no stack trace', () 
     ['missing image file', () => ['explain', '-m', 'emotion', '-i', 'no-such.png'], EXIT.NOT_FOUND, /^fgvis: error: image file not found: no-such.png$/],
     ['missing model file', () => ['explain', '-m', 'models/none/model.json', '-i', astronaut()], EXIT.NOT_FOUND, /model file not found: models\/none\/model.json \(give a model.json path or a built-in model: nsfw-mobilenet-v2-graph, nsfw-mobilenet-v2, emotion\)/],
     ['unknown model name', () => ['explain', '-m', 'mobilenet', '-i', astronaut()], EXIT.NOT_FOUND, /unknown model "mobilenet"/],
-    ['unreadable image', () => ['explain', '-m', 'emotion', '-i', 'labels.txt'], EXIT.BAD_IMAGE, /^fgvis: error: image labels.txt cannot be read: is not a PNG or JPEG image$/],
-    ['truncated PNG', () => ['explain', '-m', 'emotion', '-i', 'truncated.png'], EXIT.BAD_IMAGE, /image truncated.png cannot be read: is not a readable PNG image/],
+    ['unreadable image', () => ['explain', '-m', 'emotion', '-i', 'labels.txt'], EXIT.BAD_IMAGE, /^fgvis: error: image labels.txt is not a PNG, JPEG or WebP image$/],
+    ['truncated PNG', () => ['explain', '-m', 'emotion', '-i', 'truncated.png'], EXIT.BAD_IMAGE, /image truncated.png is not a readable PNG image/],
     ['target name not a class', () => ['explain', '-m', 'emotion', '-i', astronaut(), '--target', 'joy'], EXIT.BAD_TARGET, /target "joy" is not a class of emotion; valid names: angry, disgust, fear, happy, sad, surprise, neutral/],
     ['target index not a class', () => ['explain', '-m', 'emotion', '-i', astronaut(), '--target', '7'], EXIT.BAD_TARGET, /target 7 is not a class of emotion: it has 7 classes, 0..6 \(0 angry, .*6 neutral\)/],
     ['target index beyond a model.json model', () => ['explain', '-m', tinyModel, '-i', smallImage, '--target', '5', '--backend', 'cpu'], EXIT.BAD_TARGET, /target is not a class of .*: must be 'top' or an integer class index in \[0, 2\], got 5/],

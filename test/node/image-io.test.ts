@@ -58,10 +58,10 @@ describe('readImage errors name the path', () => {
   it('not an image, an unsupported format, a corrupt PNG', async () => {
     const txt = join(dir, 'notes.png');
     writeFileSync(txt, 'hello, not a picture');
-    await expect(readImage(txt)).rejects.toThrow(`image file ${JSON.stringify(txt)} is not a PNG or JPEG image`);
+    await expect(readImage(txt)).rejects.toThrow(`image file ${JSON.stringify(txt)} is not a PNG, JPEG or WebP image`);
     const gif = join(dir, 'a.gif');
     writeFileSync(gif, Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1'));
-    await expect(readImage(gif)).rejects.toThrow(/is a GIF image; only PNG and JPEG are supported/);
+    await expect(readImage(gif)).rejects.toThrow(/is a GIF image; fgvis reads PNG, JPEG and WebP/);
     const bad = join(dir, 'bad.png');
     writeFileSync(bad, encodePNG(pattern(4, 4)).subarray(0, 40));
     await expect(readImage(bad)).rejects.toThrow(new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is not a readable PNG image`));

@@ -89,7 +89,7 @@ describe('fileIOHandler + loadModelFromDisk', () => {
       JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [{ paths: ['gone.bin'], weights: [] }] }),
     );
     await expect(loadModelFromDisk(noShard)).rejects.toThrow(
-      `weight file ${JSON.stringify(join(dir, 'gone.bin'))} does not exist (listed in ${JSON.stringify(noShard)})`,
+      `model file ${JSON.stringify(noShard)} lists the weight file "gone.bin", which does not exist (${join(dir, 'gone.bin')})`,
     );
   });
 });

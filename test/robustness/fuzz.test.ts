@@ -15,14 +15,30 @@
  * Bounded: a fixed number of runs per backend (a file of < 60 s on cpu), a
  * fixed seed (override with FGVIS_FUZZ_SEED, runs with FGVIS_FUZZ_RUNS); the
  * seed is printed, and fast-check prints the seed and path of a failing case.
+ *
+ * Files from strangers (at the end): mutated PNG/JPEG/WebP bytes (flipped,
+ * cut, inserted and repeated bytes; header fields, chunk and segment bytes set
+ * to arbitrary values, CRCs rewritten) and mutated model.json manifests
+ * (shapes, dtypes, quantization, paths, names, sizes, whole manifests and
+ * topologies replaced): a result or a clear FgvisImageError /
+ * FgvisModelFileError, never an internal error, a hang or unbounded memory
+ * (FGVIS_FUZZ_FILE_RUNS runs, default 500 images and 167 models).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
-import { explain, resolveExplainOptions, type ExplainOptions } from '../../src';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { explain, FgvisArgumentError, resolveExplainOptions, type ExplainOptions } from '../../src';
 import { DEFAULT_FILTERED_ACTIVATIONS, LAYER_OUTPUT_KERNELS } from '../../src/filter';
-import { describeEachBackend } from '../backends';
-import { expectRestored, isFgvisError, reportCounts, snapshot, uniform, values } from './helpers';
+import { decodeImage, decodeImageAsync, FgvisImageError, FgvisModelFileError, fileIOHandler, loadModelFromDisk, sniffImageFormat } from '../../src/node';
+import { describeEachBackend, useBackend } from '../backends';
+import { writeTinyClassifier } from '../cli/fixtures';
+import { crc32, encodePngSpec, exifTiff, withExif, type PngSpec } from '../node/image-fixtures';
+import { expectNoLeak, expectRestored, isFgvisError, reportCounts, snapshot, uniform, values } from './helpers';
 
 reportCounts('fuzz');
 
@@ -361,5 +377,272 @@ describeEachBackend('fuzz', (backend) => {
       }),
       { numRuns: backend === 'cpu' ? 2000 : 200, seed: SEED },
     );
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Files from strangers (issue #15): mutated image bytes and mutated model.json manifests.
+//
+// Invariant: a decoded image within the pixel limit, a loaded model, or a clear
+// FgvisImageError / FgvisModelFileError (one line, naming the source) - never
+// another error, a hang (every case is timed) or unbounded memory (the pixel
+// limit is 1 megapixel here; resident memory is watched), and no tensor or
+// variable left behind by a failed model load.
+
+const FILE_RUNS = Number(process.env.FGVIS_FUZZ_FILE_RUNS ?? 500);
+const IMAGES = fileURLToPath(new URL('../fixtures/images/', import.meta.url));
+
+/** Valid files of every decodable kind: the seeds that the mutations start from. */
+function imageSeeds(): { name: string; bytes: Uint8Array }[] {
+  const png = (spec: Omit<PngSpec, 'samples' | 'width' | 'height'>, w = 9, h = 6) => {
+    const channels = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }[spec.colorType];
+    const max = spec.colorType === 3 ? 3 : 2 ** spec.bitDepth - 1;
+    return encodePngSpec({ ...spec, width: w, height: h, samples: Array.from({ length: w * h * channels }, (_, i) => (i * 7919) % (max + 1)) });
+  };
+  const jpg = (f: string) => new Uint8Array(readFileSync(join(IMAGES, f)));
+  return [
+    { name: 'rgb8.png', bytes: png({ colorType: 2, bitDepth: 8 }) },
+    { name: 'rgba16-interlaced.png', bytes: png({ colorType: 6, bitDepth: 16, interlace: true }) },
+    { name: 'palette2-trns.png', bytes: png({ colorType: 3, bitDepth: 2, palette: [[1, 2, 3], [40, 50, 60], [200, 0, 9], [9, 9, 9]], transparency: [0, 255, 128, 7] }) },
+    { name: 'grey1-exif.png', bytes: png({ colorType: 0, bitDepth: 1, chunks: [['eXIf', exifTiff(6)]] }) },
+    { name: 'grey-alpha8-interlaced.png', bytes: png({ colorType: 4, bitDepth: 8, interlace: true }) },
+    { name: 'baseline-420.jpg', bytes: jpg('baseline-420.jpg') },
+    { name: 'progressive.jpg', bytes: jpg('progressive.jpg') },
+    { name: 'grey.jpg', bytes: jpg('grey.jpg') },
+    { name: 'cmyk.jpg', bytes: jpg('cmyk.jpg') },
+    { name: 'restart.jpg', bytes: jpg('restart.jpg') },
+    { name: 'exif8.jpg', bytes: withExif(jpg('baseline-444.jpg'), 8, true) },
+    { name: 'lossy.webp', bytes: jpg('lossy.webp') },
+    { name: 'lossless.webp', bytes: jpg('lossless.webp') },
+    { name: 'alpha.webp', bytes: jpg('alpha.webp') },
+  ];
+}
+
+/** Rewrite every PNG chunk's CRC, so that mutations inside chunks reach the decoder instead of its CRC check. */
+function fixPngCrcs(b: Uint8Array): Uint8Array {
+  const out = Buffer.from(b);
+  for (let o = 8; o + 12 <= out.length; ) {
+    const len = out.readUInt32BE(o);
+    if (len > out.length - o - 12) break;
+    out.writeUInt32BE(crc32(out.subarray(o + 4, o + 8 + len)), o + 8 + len);
+    o += 12 + len;
+  }
+  return out;
+}
+
+/** Offsets of a JPEG's marker segments (marker byte at `o + 1`). */
+function jpegSegments(b: Uint8Array): number[] {
+  const found: number[] = [];
+  for (let o = 2; o + 3 < b.length; o++) if (b[o] === 0xff && b[o + 1]! >= 0xc0 && b[o + 1]! !== 0xff && !(b[o + 1]! >= 0xd0 && b[o + 1]! <= 0xd9)) found.push(o);
+  return found;
+}
+
+type Mutation =
+  | { kind: 'flip'; at: number[]; xor: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'insert'; at: number; bytes: number[] }
+  | { kind: 'header'; field: number; value: number }
+  | { kind: 'segment'; which: number; at: number; value: number }
+  | { kind: 'repeat'; from: number; length: number; times: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), xor: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 64 }) }),
+  // A header field set to an arbitrary value: sizes, bit depth, colour type, interlacing, frame type, components.
+  fc.record({ kind: fc.constant('header' as const), field: fc.nat(), value: fc.oneof(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 1, 0xffff, 0x7fffffff, 0xffffffff)) }),
+  // One byte of one chunk or segment (its length, its type, its body) set to a value.
+  fc.record({ kind: fc.constant('segment' as const), which: fc.nat(), at: fc.integer({ min: 0, max: 24 }), value: fc.integer({ min: 0, max: 255 }) }),
+  // A stretch of the file repeated (many chunks, many scans).
+  fc.record({ kind: fc.constant('repeat' as const), from: fc.nat(), length: fc.integer({ min: 1, max: 400 }), times: fc.integer({ min: 2, max: 200 }) }),
+);
+
+function mutate(seed: Uint8Array, mutations: Mutation[]): Uint8Array {
+  let b = Buffer.from(seed);
+  const format = sniffImageFormat(b);
+  for (const m of mutations) {
+    if (b.length === 0) break;
+    if (m.kind === 'flip') for (const at of m.at) b[at % b.length]! ^= m.xor;
+    else if (m.kind === 'truncate') b = b.subarray(0, m.at % (b.length + 1));
+    else if (m.kind === 'insert') b = Buffer.concat([b.subarray(0, m.at % b.length), Buffer.from(m.bytes), b.subarray(m.at % b.length)]);
+    else if (m.kind === 'repeat') {
+      const from = m.from % b.length;
+      const piece = b.subarray(from, from + m.length);
+      b = Buffer.concat([b.subarray(0, from), ...Array.from({ length: m.times }, () => piece), b.subarray(from)]);
+    } else if (m.kind === 'header') {
+      const put = (o: number, bytes: number) => {
+        if (o + bytes <= b.length) b.writeUIntBE(m.value % 2 ** (8 * bytes), o, bytes);
+      };
+      if (format === 'png') [() => put(16, 4), () => put(20, 4), () => put(24, 1), () => put(25, 1), () => put(28, 1)][m.field % 5]!();
+      else if (format === 'jpeg') {
+        const sof = jpegSegments(b).find((o) => b[o + 1]! >= 0xc0 && b[o + 1]! <= 0xcf && b[o + 1] !== 0xc4 && b[o + 1] !== 0xc8 && b[o + 1] !== 0xcc);
+        if (sof !== undefined) [() => put(sof + 5, 2), () => put(sof + 7, 2), () => put(sof + 4, 1), () => put(sof + 9, 1), () => put(sof + 1, 1), () => put(sof + 11, 1)][m.field % 6]!();
+      } else if (format === 'webp') {
+        const le = (o: number, bytes: number) => {
+          if (o + bytes <= b.length) b.writeUIntLE(m.value % 2 ** (8 * bytes), o, bytes);
+        };
+        [() => le(24, 3), () => le(27, 3), () => le(20, 1), () => le(16, 4), () => le(26, 2), () => le(28, 2)][m.field % 6]!();
+      }
+    } else {
+      const starts = format === 'jpeg' ? jpegSegments(b) : format === 'png' ? pngChunkStarts(b) : [12, 20, 30];
+      if (starts.length > 0) {
+        const o = starts[m.which % starts.length]! + m.at;
+        if (o < b.length) b[o] = m.value;
+      }
+    }
+    if (format === 'png' && m.kind !== 'flip') b = Buffer.from(fixPngCrcs(b));
+  }
+  return b;
+}
+
+function pngChunkStarts(b: Uint8Array): number[] {
+  const starts: number[] = [];
+  const v = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  for (let o = 8; o + 12 <= b.length; ) {
+    starts.push(o);
+    const len = v.readUInt32BE(o);
+    if (len > b.length - o - 12) break;
+    o += 12 + len;
+  }
+  return starts;
+}
+
+const IMAGE_CODES = ['unsupported', 'corrupt', 'too-large'];
+
+describe('fuzz: files from strangers', () => {
+  it(`mutated PNG, JPEG and WebP bytes: an image within the limit or a clear FgvisImageError (${FILE_RUNS} runs, seed ${SEED})`, async () => {
+    const seeds = imageSeeds();
+    const maxPixels = 2 ** 20;
+    const rssStart = process.memoryUsage().rss;
+    let rssPeak = rssStart;
+    let slowest = 0;
+    const outcomes: Record<string, number> = {};
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: seeds.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), async (s, mutations) => {
+        const bytes = mutate(seeds[s]!.bytes, mutations);
+        const t = performance.now();
+        let key: string;
+        try {
+          const im = await decodeImageAsync(bytes, 'fuzz', { maxPixels });
+          expect(im.width * im.height).toBeLessThanOrEqual(maxPixels);
+          expect(im.width).toBeGreaterThan(0);
+          expect(im.data).toBeInstanceOf(Uint8ClampedArray);
+          expect(im.data.length).toBe(im.width * im.height * 4);
+          key = 'decoded';
+        } catch (e) {
+          if (!(e instanceof FgvisImageError)) throw new Error(`not an FgvisImageError from ${seeds[s]!.name}: ${(e as Error)?.stack ?? String(e)}`);
+          expect(IMAGE_CODES).toContain(e.code);
+          expect(e.message.startsWith('Error in decodeImageAsync: "fuzz" ')).toBe(true);
+          expect(e.message).not.toMatch(/[\n\r]/);
+          key = e.code;
+        }
+        // The synchronous decoder agrees on PNG and JPEG (decoding is deterministic: no uninitialised memory).
+        if (sniffImageFormat(bytes) !== 'webp') {
+          let again: string;
+          try {
+            decodeImage(bytes, 'fuzz', { maxPixels });
+            again = 'decoded';
+          } catch (e) {
+            if (!(e instanceof FgvisImageError)) throw new Error(`decodeImage: not an FgvisImageError: ${(e as Error)?.stack ?? String(e)}`);
+            again = e.code;
+          }
+          expect(again, 'decodeImage and decodeImageAsync disagree').toBe(key);
+        }
+        const ms = performance.now() - t;
+        slowest = Math.max(slowest, ms);
+        expect(ms, `a slow case (${seeds[s]!.name}, ${JSON.stringify(mutations)})`).toBeLessThan(Number(process.env.FGVIS_FUZZ_SLOW_MS ?? 5000));
+        rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+        outcomes[key] = (outcomes[key] ?? 0) + 1;
+      }),
+      { numRuns: FILE_RUNS, seed: SEED, endOnFailure: true },
+    );
+    console.log(
+      `[fuzz] images: ${JSON.stringify(outcomes)}; slowest case ${slowest.toFixed(0)} ms; resident memory +${((rssPeak - rssStart) / 2 ** 20).toFixed(0)} MB at most`,
+    );
+    expect(outcomes.decoded).toBeGreaterThan(0);
+    expect(rssPeak - rssStart).toBeLessThan(1024 * 2 ** 20);
+  });
+
+  it(`mutated model.json manifests: a model or a clear FgvisModelFileError naming the file, nothing left behind (${Math.ceil(FILE_RUNS / 3)} runs)`, async () => {
+    await useBackend('cpu');
+    const root = mkdtempSync(join(tmpdir(), 'fgvis-fuzz-models-'));
+    try {
+      const graphFile = writeTinyClassifier(join(root, 'graph-seed'));
+      const layersFile = join(root, 'layers-seed', 'model.json');
+      const seedModel = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [4], units: 3, activation: 'relu' }), tfl.layers.dense({ units: 2 })] });
+      await seedModel.save(fileIOHandler(layersFile));
+      seedModel.dispose();
+      const seedsJson = [graphFile, layersFile].map((f) => ({ dir: join(f, '..'), json: JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown> }));
+      const anyDim = fc.oneof(fc.integer({ min: -3, max: 12 }), fc.constantFrom(1e9, 2 ** 53, 0.5, -0, '3', null, 1e300));
+      const edit = fc.oneof(
+        fc.record({ kind: fc.constant('shape' as const), w: fc.nat(), shape: fc.array(anyDim, { maxLength: 10 }) }),
+        fc.record({ kind: fc.constant('dtype' as const), w: fc.nat(), dtype: fc.constantFrom('float32', 'int32', 'bool', 'string', 'complex64', 'float64', 'uint8', '', 7) }),
+        fc.record({ kind: fc.constant('quantization' as const), w: fc.nat(), q: fc.oneof(fc.constant(null), fc.record({ dtype: fc.constantFrom('uint8', 'uint16', 'float16', 'int4'), scale: fc.double(), min: fc.double() }, { requiredKeys: ['dtype'] })) }),
+        fc.record({ kind: fc.constant('path' as const), path: fc.constantFrom('../outside.bin', '/etc/passwd', '', 'missing.bin', 'sub/../weights.bin', '..', '.', 'a\u0000b', 42, null) }),
+        fc.record({ kind: fc.constant('name' as const), w: fc.nat(), name: fc.oneof(fc.string({ maxLength: 8 }), fc.constant(undefined)) }),
+        fc.record({ kind: fc.constant('drop' as const), w: fc.nat() }),
+        fc.record({ kind: fc.constant('manifest' as const), value: fc.jsonValue({ maxDepth: 3 }) }),
+        fc.record({ kind: fc.constant('bytes' as const), delta: fc.integer({ min: -64, max: 64 }) }),
+        fc.record({ kind: fc.constant('topology' as const), value: fc.jsonValue({ maxDepth: 2 }) }),
+      );
+      let loaded = 0;
+      let refused = 0;
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.nat({ max: 1 }), fc.array(edit, { minLength: 1, maxLength: 3 }), async (which, edits) => {
+          const seed = seedsJson[which]!;
+          const dir = join(root, `case${n++}`);
+          mkdirSync(dir);
+          const json = structuredClone(seed.json) as { weightsManifest: { paths: unknown[]; weights: Record<string, unknown>[] }[]; modelTopology: unknown };
+          const shardName = json.weightsManifest[0]!.paths[0] as string;
+          let shard = readFileSync(join(seed.dir, shardName));
+          for (const e of edits) {
+            const first: unknown = Array.isArray(json.weightsManifest) ? json.weightsManifest[0] : undefined;
+            const group = first !== null && typeof first === 'object' && !Array.isArray(first) ? (first as (typeof json.weightsManifest)[0]) : undefined;
+            const weights = (Array.isArray(group?.weights) ? group.weights : []).filter((x) => x !== null && typeof x === 'object');
+            const w = 'w' in e && weights.length > 0 ? weights[e.w % weights.length] : undefined;
+            if (e.kind === 'shape' && w) w.shape = e.shape;
+            else if (e.kind === 'dtype' && w) w.dtype = e.dtype;
+            else if (e.kind === 'quantization' && w) w.quantization = e.q;
+            else if (e.kind === 'name' && w) w.name = e.name;
+            else if (e.kind === 'drop' && weights.length > 0) weights.splice(e.w % weights.length, 1);
+            else if (e.kind === 'path' && group) group.paths = [e.path];
+            else if (e.kind === 'manifest') (json as { weightsManifest: unknown }).weightsManifest = e.value;
+            else if (e.kind === 'topology') json.modelTopology = e.value;
+            else if (e.kind === 'bytes') shard = e.delta < 0 ? shard.subarray(0, Math.max(0, shard.length + e.delta)) : Buffer.concat([shard, Buffer.alloc(e.delta)]);
+          }
+          writeFileSync(join(dir, shardName), shard);
+          writeFileSync(join(root, 'outside.bin'), shard);
+          const file = join(dir, 'model.json');
+          writeFileSync(file, JSON.stringify(json));
+          const before = snapshot();
+          const variables = Object.keys(tf.engine().state.registeredVariables).length;
+          const t = performance.now();
+          try {
+            const model = await loadModelFromDisk(file, { maxWeightBytes: 2 ** 24 });
+            model.dispose();
+            loaded++;
+          } catch (e) {
+            if (!(e instanceof FgvisModelFileError || e instanceof FgvisArgumentError)) {
+              throw new Error(`not a model-file error: ${(e as Error)?.stack ?? String(e)} (edits ${JSON.stringify(edits)})`);
+            }
+            expect((e as Error).message).toContain(JSON.stringify(file));
+            expect((e as Error).message).not.toMatch(/[\n\r]/);
+            refused++;
+          } finally {
+            expect(performance.now() - t).toBeLessThan(5000);
+            expectNoLeak(before, `edits ${JSON.stringify(edits)}`);
+            expect(Object.keys(tf.engine().state.registeredVariables).length, 'variables left behind').toBe(variables);
+            rmSync(dir, { recursive: true, force: true });
+          }
+        }),
+        { numRuns: Math.ceil(FILE_RUNS / 3), seed: SEED, endOnFailure: true },
+      );
+      console.log(`[fuzz] model files: ${loaded} loaded, ${refused} refused`);
+      expect(loaded).toBeGreaterThan(0);
+      expect(refused).toBeGreaterThan(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

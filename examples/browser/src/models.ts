@@ -7,6 +7,7 @@
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import type { RGBAImage } from '../../../src/render';
+import { checkedModelHandler } from './model-url';
 import { tf } from './tfjs-setup';
 
 /** How a model's input values map back to a displayable picture. */
@@ -106,14 +107,18 @@ export const URL_RANGES: Record<string, ValueRange> = {
 };
 
 /**
- * A model from a `model.json` URL (GraphModel, else LayersModel). Its input
+ * A model from a `model.json` URL (GraphModel, else LayersModel), loaded as a
+ * stranger's file (`model-url.ts`: weight files in the model's folder, sizes
+ * checked against the manifest before and while downloading). Its input
  * size comes from the model's input shape; the picture is resized bilinearly
  * and mapped to `range` (grey when the model takes one channel).
  */
 export async function urlModel(url: string, range: ValueRange): Promise<{ model: DemoModel; loaded: GraphModel | LayersModel }> {
-  const json = (await (await fetch(url)).json()) as { format?: string; modelTopology?: { class_name?: string } };
-  const isLayers = json.format === 'layers-model' || json.modelTopology?.class_name !== undefined;
-  const loaded = isLayers ? await loadLayersModel(url) : await loadGraphModel(url);
+  const artifacts = await checkedModelHandler(url).load!();
+  const topology = artifacts.modelTopology as { class_name?: string } | undefined;
+  const isLayers = artifacts.format === 'layers-model' || topology?.class_name !== undefined;
+  const fromMemory = { load: async () => artifacts };
+  const loaded = isLayers ? await loadLayersModel(fromMemory) : await loadGraphModel(fromMemory);
   const shape = isLayers ? (loaded as LayersModel).inputs[0]!.shape : (loaded as GraphModel).inputs[0]!.shape;
   const [h, w, c] = [shape?.[1], shape?.[2], shape?.[3]];
   if (!(h && h > 0 && w && w > 0 && (c === 1 || c === 3))) {
@@ -139,7 +144,7 @@ export async function urlModel(url: string, range: ValueRange): Promise<{ model:
     range,
     wantsFace: false,
     preprocess,
-    load: async () => (isLayers ? loadLayersModel(url) : loadGraphModel(url)),
+    load: async () => (isLayers ? loadLayersModel(checkedModelHandler(url)) : loadGraphModel(checkedModelHandler(url))),
   };
   return { model, loaded };
 }
