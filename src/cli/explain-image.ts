@@ -89,7 +89,12 @@ export interface ExplanationDescription {
   figure(): Promise<RGBAImage>;
 }
 
-/** Describe `result`, the explanation of `x` (the model input of the image file `imagePath`), computed in `seconds`. */
+/**
+ * Describe `result`, the explanation of `x` (the model input of the image
+ * file `imagePath`), computed in `seconds`. `timeInTitle: false` leaves the
+ * seconds out of the figure's title, so that the same explanation always
+ * gives the same figure bytes (the dataset mode).
+ */
 export function describeExplanation(
   prepared: PreparedModel,
   x: tf.Tensor4D,
@@ -98,6 +103,7 @@ export function describeExplanation(
   seconds: number,
   imagePath: string,
   o: ExplainSettings,
+  timeInTitle = true,
 ): ExplanationDescription {
   const named = prepared.classes?.[r.target];
   const className = named ?? `class ${r.target}`;
@@ -122,7 +128,7 @@ export function describeExplanation(
   const title =
     `${prepared.name}: ${classLabel}, ${r.game}\n` +
     `${basename(imagePath)}${o.crop ? ` [${o.crop.x},${o.crop.y},${o.crop.width},${o.crop.height}]` : ''}` +
-    ` | lambda ${r.lambda.toPrecision(3)} | ${r.steps} steps | ${seconds.toFixed(1)} s ${backend} | defense ${o.defense ? 'on' : 'off'}`;
+    ` | lambda ${r.lambda.toPrecision(3)} | ${r.steps} steps | ${timeInTitle ? `${seconds.toFixed(1)} s ` : ''}${backend} | defense ${o.defense ? 'on' : 'off'}`;
   const figure = () =>
     explanationFigure({
       input: x,

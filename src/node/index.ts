@@ -1,7 +1,8 @@
 /**
  * The Node entry `fgvis/node`: image files (PNG/JPEG decode, PNG encode via
  * pngjs and jpeg-js), tfjs models from disk without tfjs-node, and the
- * built-in real models (nsfwjs MobileNetV2, human's emotion model).
+ * built-in real models (nsfwjs MobileNetV2, human's emotion model), and
+ * many images at once on worker threads (`explainMany`, `listImages`).
  *
  * @packageDocumentation
  */
@@ -23,3 +24,9 @@ export {
   isBuiltinModel,
 } from './builtin-models';
 export type { BuiltinModel } from './builtin-models';
+export { explainFiles, explainMany } from './many/explain-many';
+export type { ExplainFilesReport, ExplainManyItem, ExplainManyOptions, ManyModel, ModelFile } from './many/explain-many';
+export { ExplainManyError } from './many/protocol';
+export type { ManyResult } from './many/protocol';
+export { IMAGE_EXTENSIONS, compareKeys, listImages, takeShard } from './many/images';
+export type { ImageFile, ImageListing, ListImagesOptions, Shard } from './many/images';
