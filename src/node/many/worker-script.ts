@@ -14,7 +14,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The URL of this module: `__filename` in the CommonJS build, `import.meta.url` in ES modules. */
 function moduleURL(): string {
   if (typeof __filename === 'string' && __filename !== '') return pathToFileURL(__filename).href;
-  return import.meta.url;
+  // (In a try, as in resolve-package.ts: the CommonJS build has no `import.meta`, and esbuild then stays quiet.)
+  try {
+    return import.meta.url;
+  } catch {
+    throw new Error('Error in explainMany: cannot tell where fgvis is installed (neither __filename nor import.meta.url)');
+  }
 }
 
 let fromSources: Promise<URL> | undefined;
