@@ -4,11 +4,13 @@
  * (`dist/node.js`, `dist/cli.js`, or a bundle built the same way, such as
  * the benchmark's). Run from the TypeScript sources (vitest), it is bundled
  * on demand with esbuild (a development dependency) into
- * `node_modules/.cache/fgvis-worker/`, once per process.
+ * `node_modules/.cache/fgvis-worker/` (once per process; the file is named
+ * by its content's hash, so test processes share it and leave nothing).
  *
  * @packageDocumentation
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The URL of this module: `__filename` in the CommonJS build, `import.meta.url` in ES modules. */
@@ -24,26 +26,36 @@ function moduleURL(): string {
 
 let fromSources: Promise<URL> | undefined;
 
-/** Bundle `explain-worker.ts` (this module's sibling) for Node, packages left external; removed when the process exits. */
+/**
+ * Bundle `explain-worker.ts` (this module's sibling) for Node, packages left
+ * external, into a file named by its content's hash: concurrent test
+ * processes share it, and nothing is left behind per process.
+ */
 async function bundleFromSources(source: URL): Promise<URL> {
   const root = new URL('../../../', source);
   const dir = fileURLToPath(new URL('node_modules/.cache/fgvis-worker/', root));
-  mkdirSync(dir, { recursive: true });
-  const outfile = `${dir}explain-worker-${process.pid}-${Date.now()}.mjs`;
   // A variable name keeps bundlers of this module from pulling esbuild in: it is only reached from the sources.
   const esbuild = 'esbuild';
   const { build } = (await import(/* @vite-ignore */ esbuild)) as typeof import('esbuild');
-  await build({
+  const { outputFiles } = await build({
     entryPoints: [fileURLToPath(source)],
     bundle: true,
     platform: 'node',
     format: 'esm',
     packages: 'external',
-    outfile,
+    outfile: `${dir}explain-worker.mjs`,
+    write: false,
     logLevel: 'error',
   });
-  process.once('exit', () => rmSync(outfile, { force: true }));
-  return pathToFileURL(outfile);
+  const code = outputFiles[0]!.contents;
+  const file = `${dir}explain-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+  }
+  return pathToFileURL(file);
 }
 
 /** The URL of the explain worker's script (built from the sources on first use when running them). */
