@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', node: 'src/node/index.ts', cli: 'src/cli/main.ts' },
+  // explain-worker: the worker_threads script of explainMany and `fgvis explain --images`, found next to node.js and cli.js.
+  entry: { index: 'src/index.ts', node: 'src/node/index.ts', cli: 'src/cli/main.ts', 'explain-worker': 'src/node/many/explain-worker.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -20,5 +20,15 @@ await build({
   outfile: out,
   logLevel: 'warning',
 });
+// explainMany's worker script, next to the bundle that looks for it (see src/node/many/worker-script.ts).
+await build({
+  entryPoints: [join(root, 'src', 'node', 'many', 'explain-worker.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile: join(outDir, 'explain-worker.js'),
+  logLevel: 'warning',
+});
 const r = spawnSync(process.execPath, ['--max-old-space-size=4096', out, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

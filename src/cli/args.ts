@@ -70,6 +70,15 @@ export function parseCrop(value: string): CropRect {
   return { x, y, width, height };
 }
 
+/** `--shard i/n`: the i-th (1-based) of n shards. */
+export function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count) throw new InvalidArgumentError('must be i/n with 1 <= i <= n, e.g. 1/4.');
+  return { index, count };
+}
+
 /** `--range`: `0,1`, `-1,1` or `0,255`. */
 export function parseRange(value: string): RangeName {
   const v = value.replace(/\s+/g, '');

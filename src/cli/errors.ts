@@ -28,6 +28,8 @@ export const EXIT = {
   MISSING_PACKAGE: 7,
   /** An output file cannot be written. */
   WRITE: 8,
+  /** `--images`: some images failed (listed in errors.jsonl); the others were explained. */
+  SOME_FAILED: 9,
   /** Interrupted (Ctrl-C). */
   ABORTED: 130,
 } as const;
@@ -47,6 +49,7 @@ export const EXIT_CODE_HELP = [
   '  6    model cannot be loaded or explained (a refused model file, e.g. weights outside its folder; not differentiable)',
   '  7    missing package (the message names the npm install command)',
   '  8    output file cannot be written',
+  '  9    --images: some images failed (see errors.jsonl); the others were explained',
   '  130  interrupted',
 ].join('\n');
 

@@ -6,9 +6,9 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { explain, type Explanation } from '../core/explain';
+import type { Explanation } from '../core/explain';
 import type { Game } from '../core/loss';
 import type { Reference } from '../util/reference';
 import { BUILTIN_MODELS, type BuiltinModel } from '../node/builtin-models';
@@ -31,7 +31,8 @@ import {
 } from './args';
 import { ensureGradients, useBackend } from './backend';
 import { CliError, EXIT, plainMessage } from './errors';
-import { explanationFigure, formatScore } from './figure';
+import { describeExplanation, explainInput, prepareInput } from './explain-image';
+import { formatScore } from './figure';
 import type { CliIO } from './io';
 import { createProgress, type Progress } from './progress';
 
@@ -106,7 +107,7 @@ const BUILTIN_RANGES: Record<string, readonly [number, number]> = {
 };
 
 /** A model ready to explain, with everything the CLI needs to know about it. */
-interface PreparedModel {
+export interface PreparedModel {
   model: LoadedModel;
   /** Display name. */
   name: string;
@@ -128,21 +129,10 @@ function log(io: CliIO, verbose: boolean | undefined, line: string): void {
   if (verbose) io.stderr.write(`fgvis: ${line}\n`);
 }
 
-/** The input range of a value set: [0,1], [-1,1] or [0,255] when the values fit, else their own min and max. */
-async function inferRange(x: tf.Tensor): Promise<readonly [number, number]> {
-  const [lo, hi] = tf.tidy(() => [tf.min(x), tf.max(x)]);
-  const [a, b] = [(await lo!.data())[0]!, (await hi!.data())[0]!];
-  tf.dispose([lo!, hi!]);
-  if (a >= 0 && b <= 1) return [0, 1];
-  if (a >= -1 && b <= 1) return [-1, 1];
-  if (a >= 0 && b <= 255) return [0, 255];
-  return [a, b];
-}
-
 /** Preprocessing for a model.json model: resize to its input size, its channel count, value range `range`. */
 function genericPreprocess(
   model: LoadedModel,
-  o: ExplainCommandOptions,
+  o: Pick<ExplainCommandOptions, 'size' | 'maxPixels' | 'model'>,
   range: readonly [number, number],
 ): (image: RGBAImage) => tf.Tensor4D {
   const shape = (model.inputs[0]?.shape ?? []) as (number | null)[];
@@ -193,8 +183,11 @@ async function readLabels(path: string): Promise<string[]> {
   }
 }
 
+/** The options that say which model and how to feed it. */
+export type ModelOptions = Pick<ExplainCommandOptions, 'model' | 'range' | 'size' | 'labels' | 'allowOutsideWeights' | 'maxPixels'>;
+
 /** Find the model: a built-in name, or a model.json (or its folder). Loads nothing. */
-function locateModel(o: ExplainCommandOptions, io: CliIO): { builtin: BuiltinModel } | { file: string } {
+export function locateModel(o: ModelOptions, io: Pick<CliIO, 'cwd' | 'models'>): { builtin: BuiltinModel } | { file: string } {
   const models = io.models ?? BUILTIN_MODELS;
   const builtin = models.find((m) => m.name === o.model);
   if (builtin) {
@@ -211,10 +204,11 @@ function locateModel(o: ExplainCommandOptions, io: CliIO): { builtin: BuiltinMod
   return { file };
 }
 
-async function prepareModel(
+/** Load the model {@link locateModel} found; the caller disposes `model`. */
+export async function prepareModel(
   where: { builtin: BuiltinModel } | { file: string },
-  o: ExplainCommandOptions,
-  io: CliIO,
+  o: ModelOptions,
+  io: Pick<CliIO, 'cwd'>,
 ): Promise<PreparedModel> {
   if ('builtin' in where) {
     const b = where.builtin;
@@ -250,7 +244,8 @@ async function prepareModel(
   }
 }
 
-async function loadImage(o: ExplainCommandOptions, io: CliIO): Promise<RGBAImage> {
+/** Read the image file `o.image` and apply `o.crop`; every failure is a {@link CliError} (exit 3, 4 or 2). */
+export async function loadImage(o: Pick<ExplainCommandOptions, 'image' | 'crop' | 'maxPixels'>, io: Pick<CliIO, 'cwd'>): Promise<RGBAImage> {
   const path = resolve(io.cwd, o.image);
   if (!existsSync(path)) throw new CliError(`image file not found: ${o.image}`, EXIT.NOT_FOUND);
   if (!isFile(path)) throw new CliError(`image ${o.image} is not a file`, EXIT.NOT_FOUND);
@@ -308,78 +303,24 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
     log(io, v, `model ${prepared.name} loaded in ${((performance.now() - t) / 1000).toFixed(2)} s`);
     const resolved = resolveTarget(o.target, prepared.classes, prepared.name);
     if ('error' in resolved) throw new CliError(resolved.error, EXIT.BAD_TARGET);
-    x = prepared.preprocess(image);
-    const range = prepared.range ?? (await inferRange(x));
-    log(io, v, `input [${x.shape.join(',')}], value range [${range.join(', ')}], target ${resolved.target}`);
+    const input = await prepareInput(prepared, image);
+    x = input.x;
+    log(io, v, `input [${x.shape.join(',')}], value range [${input.range.join(', ')}], target ${resolved.target}`);
 
     progress = createProgress(io.stderr, o.steps, 'explain');
-    t = performance.now();
+    let seconds: number;
     try {
-      result = await explain(prepared.model, x, resolved.target, {
-        game: o.game,
-        steps: o.steps,
-        lambda: o.lambda,
-        reference: o.reference,
-        defense: o.defense,
-        seed: o.seed,
-        signal: io.signal,
-        onStep: progress.onStep,
-      });
-    } catch (e) {
-      const msg = plainMessage(e);
-      if (/^target /.test(msg) && !(e instanceof CliError)) {
-        throw new CliError(`target is not a class of ${prepared.name}: ${msg.replace(/^target /, '')}`, EXIT.BAD_TARGET, { cause: e });
-      }
-      throw e;
+      ({ result, seconds } = await explainInput(prepared, x, resolved.target, o, { signal: io.signal, onStep: progress.onStep }));
     } finally {
       progress.stop();
     }
-    const seconds = (performance.now() - t) / 1000;
     const r = result;
-    const named = prepared.classes?.[r.target];
-    const className = named ?? `class ${r.target}`;
-    const classLabel = named === undefined ? className : `${named} (class ${r.target})`;
+    const { classLabel, fields, figure } = describeExplanation(prepared, x, input.range, r, seconds, o.image, o);
     const filteredText = `${r.filtered} layer output${r.filtered === 1 ? '' : 's'} gated by the defense`;
     for (const w of r.warnings) io.stderr.write(`fgvis: warning: ${w}\n`);
+    await writeOutput(outPath, encodePNG(await figure()), 'figure');
 
-    const title =
-      `${prepared.name}: ${classLabel}, ${r.game}\n` +
-      `${basename(o.image)}${o.crop ? ` [${o.crop.x},${o.crop.y},${o.crop.width},${o.crop.height}]` : ''}` +
-      ` | lambda ${r.lambda.toPrecision(3)} | ${r.steps} steps | ${seconds.toFixed(1)} s ${tf.getBackend()} | defense ${o.defense ? 'on' : 'off'}`;
-    const figure = await explanationFigure({
-      input: x,
-      explanation: r.explanation,
-      evidence: r.evidence,
-      saliency: r.saliency,
-      range,
-      title,
-      className,
-      scores: r.scores,
-      maskMean: r.maskMean,
-      game: r.game,
-    });
-    await writeOutput(outPath, encodePNG(figure), 'figure');
-
-    const report: ExplainReport = {
-      fgvis: version,
-      model: o.model,
-      image: o.image,
-      crop: o.crop ? [o.crop.x, o.crop.y, o.crop.width, o.crop.height] : null,
-      inputShape: x.shape.slice(),
-      backend: tf.getBackend(),
-      target: { index: r.target, name: className },
-      game: r.game,
-      scores: { ...r.scores },
-      lambda: r.lambda,
-      steps: r.steps,
-      maxSteps: o.steps,
-      seconds: Math.round(seconds * 1000) / 1000,
-      defense: o.defense,
-      filtered: r.filtered,
-      maskMean: r.maskMean,
-      warnings: [...r.warnings],
-      figure: outName,
-    };
+    const report: ExplainReport = { fgvis: version, model: o.model, image: o.image, ...fields, figure: outName };
     const jsonText = `${JSON.stringify(report, null, 2)}\n`;
     if (o.json === '-') io.stdout.write(jsonText);
     else if (o.json !== undefined) await writeOutput(resolve(io.cwd, o.json), jsonText, 'JSON report');

@@ -19,11 +19,13 @@ import {
   parseMaxPixels,
   parsePositiveInteger,
   parseRange,
+  parseShard,
   parseSize,
   parseTarget,
 } from './args';
+import { datasetCommand, explainMode, type ExplainModeOptions } from './dataset-command';
 import { CliError, EXIT, EXIT_CODE_HELP, classify, type ExitCode } from './errors';
-import { explainCommand, type ExplainCommandOptions } from './explain-command';
+import { explainCommand } from './explain-command';
 import type { CliIO } from './io';
 import { modelLines } from './models-command';
 
@@ -35,6 +37,14 @@ Examples:
   $ fgvis explain --model emotion --image assets/photos/astronaut.png --crop 160,50,130,140
   $ fgvis explain --model nsfw-mobilenet-v2-graph --image coffee.png --target Neutral --json coffee.json
   $ fgvis explain --model ./my-model/model.json --labels labels.txt --range -1,1 --image cat.jpg --game deletion
+  $ fgvis explain --model emotion --images faces/ --out-dir out --workers 4
+  $ fgvis explain --model emotion --images 'faces/**/*.jpg' --out-dir out-2 --shard 2/8
+
+Many images (--images): every PNG/JPEG of a folder (recursively) or of a glob, one
+figure per image (<out-dir>/<image>.png) and one JSON line per image in
+<out-dir>/results.jsonl (the --json fields, 'image' being the path below the folder);
+failures in <out-dir>/errors.jsonl (exit code 9). A rerun skips the images already in
+results.jsonl. --shard i/n takes every n-th image of the sorted list, starting at the i-th.
 
 Model input (model.json models): the image (after --crop) is resized to the model's
 input size (or --size WxH), converted to its channel count (1: grey, 3: RGB, 4: RGBA)
@@ -57,7 +67,8 @@ function buildProgram(io: CliIO, done: (code: ExitCode) => void): Command {
     .command('explain')
     .description('explain a model\'s class on an image and write a figure (image, explanation m*x, saliency, overlay)')
     .requiredOption('-m, --model <model>', 'built-in model name (see `fgvis models`) or path to a model.json (or its folder)')
-    .requiredOption('-i, --image <file>', 'PNG, JPEG or WebP image (turned upright as its EXIF orientation says)')
+    .option('-i, --image <file>', 'PNG, JPEG or WebP image (turned upright as its EXIF orientation says)')
+    .option('--images <folder|glob>', "many images: a folder (searched recursively) or a quoted glob such as 'photos/**/*.jpg'; needs --out-dir")
     .addOption(
       new Option('-t, --target <class>', "class to explain: 'top' (the predicted class), an index, or a class name")
         .argParser(parseTarget)
@@ -83,11 +94,18 @@ function buildProgram(io: CliIO, done: (code: ExitCode) => void): Command {
     )
     .option('--allow-outside-weights', "model.json models: load weight files listed outside the model's folder (refused by default)")
     .option('--no-defense', 'turn off the defense against adversarial evidence (the gradient filter)')
+    .option('--out-dir <dir>', '--images: the output folder (figures, results.jsonl, errors.jsonl); a rerun resumes')
+    .option('--workers <n>', '--images: worker threads, each with its own backend and model (default: the number of cores)', parsePositiveInteger)
+    .option('--shard <i/n>', '--images: only the i-th of n interleaved shards of the sorted image list (1-based)', parseShard)
     .option('-v, --verbose', 'log each stage; print stack traces on errors')
     .addHelpText('after', `${EXPLAIN_EXAMPLES}\n\n${EXIT_CODE_HELP}`)
-    .action(async (opts: ExplainCommandOptions) => {
-      await explainCommand(opts, io, version);
-      done(EXIT.OK);
+    .action(async (opts: ExplainModeOptions) => {
+      const mode = explainMode(opts);
+      if ('many' in mode) done(await datasetCommand(mode.many, io, version));
+      else {
+        await explainCommand(mode.one, io, version);
+        done(EXIT.OK);
+      }
     });
 
   program

@@ -2,8 +2,9 @@
  * The Node entry `fgvis/node`: image files (PNG/JPEG/WebP decode with pngjs,
  * jpeg-js and @jsquash/webp, with pixel limits and EXIF orientation; PNG
  * encode), tfjs models from disk without tfjs-node (checked: weight paths
- * confined, sizes verified), and the
- * built-in real models (nsfwjs MobileNetV2, human's emotion model).
+ * confined, sizes verified), the built-in real models (nsfwjs MobileNetV2,
+ * human's emotion model), and many images at once on worker threads
+ * (`explainMany`, `listImages`).
  *
  * @packageDocumentation
  */
@@ -32,3 +33,9 @@ export {
   isBuiltinModel,
 } from './builtin-models';
 export type { BuiltinModel } from './builtin-models';
+export { explainFiles, explainMany } from './many/explain-many';
+export type { ExplainFilesReport, ExplainManyItem, ExplainManyOptions, ManyModel, ModelFile } from './many/explain-many';
+export { ExplainManyError } from './many/protocol';
+export type { ManyResult } from './many/protocol';
+export { IMAGE_EXTENSIONS, compareKeys, listImages, takeShard } from './many/images';
+export type { ImageFile, ImageListing, ListImagesOptions, Shard } from './many/images';

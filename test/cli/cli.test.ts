@@ -209,7 +209,7 @@ describe('errors: one line on stderr, a distinct exit code, no stack trace', () 
   const astronaut = () => photo('astronaut.png');
   const cases: [string, () => string[], number, RegExp][] = [
     ['unknown option', () => ['explain', '--model', 'emotion', '--image', astronaut(), '--stpes', '3'], EXIT.USAGE, /unknown option '--stpes'.*Did you mean --steps\?/],
-    ['missing --image', () => ['explain', '--model', 'emotion'], EXIT.USAGE, /required option '-i, --image <file>' not specified/],
+    ['missing --image', () => ['explain', '--model', 'emotion'], EXIT.USAGE, /^fgvis: error: give --image <file> \(one image\) or --images <folder\|glob> with --out-dir <dir> \(many\)$/],
     ['bad --steps', () => ['explain', '-m', 'emotion', '-i', astronaut(), '--steps', '0'], EXIT.USAGE, /--steps <n>' argument '0' is invalid\. must be a positive integer/],
     ['bad --game', () => ['explain', '-m', 'emotion', '-i', astronaut(), '--game', 'keep'], EXIT.USAGE, /'keep' is invalid\. Allowed choices are preservation, deletion/],
     ['bad --crop', () => ['explain', '-m', 'emotion', '-i', astronaut(), '--crop', '1,2,3'], EXIT.USAGE, /--crop.*must be x,y,w,h/],

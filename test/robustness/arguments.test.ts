@@ -528,7 +528,7 @@ describe('node and the command line', () => {
       [['explain', '-m', noGradient, '-i', image, '--seed', '1.5'], EXIT.USAGE, /--seed <n>' argument '1.5' is invalid/],
       [['explain', '-m', noGradient, '-i', image, '--target', '-2', '--backend', 'cpu'], EXIT.BAD_TARGET, /target "-2" is a class name, but .* has no class names/],
       [['explain', '-m', noGradient, '-i', image, '--backend', 'tpu'], EXIT.USAGE, /'tpu' is invalid\. Allowed choices are/],
-      [['explain', '-m', noGradient], EXIT.USAGE, /required option '-i, --image <file>' not specified/],
+      [['explain', '-m', noGradient], EXIT.USAGE, /give --image <file> \(one image\) or --images <folder\|glob> with --out-dir <dir> \(many\)/],
       [['explian'], EXIT.USAGE, /unknown command 'explian'.*Did you mean explain\?/],
       [['explain', '-m', noGradient, '-i', join(dir, 'no-such.png'), '--backend', 'cpu'], EXIT.NOT_FOUND, /image file not found/],
       [['explain', '-m', noGradient, '-i', join(dir, 'text.png'), '--backend', 'cpu'], EXIT.BAD_IMAGE, /image .*text.png is not a PNG, JPEG or WebP image/],
