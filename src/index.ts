@@ -27,6 +27,7 @@ export {
   type ScoreModel,
   type ScoresOption,
 } from './model/adapter';
+export { modelLabels, withLabels } from './model/labels';
 export { composeExplanation, createMask, type Mask, type MaskOptions, type MaskParameterization } from './core/mask';
 export { gaussianBlur, makeReference, type Reference, type ReferenceOptions } from './util/reference';
 export {

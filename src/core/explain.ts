@@ -37,7 +37,7 @@ function checkActivations(fn: string, activations: readonly string[]): void {
  *
  * @param model A tfjs `GraphModel`, `LayersModel`, or a function `[1,H,W,C] -> [1, classes]`.
  * @param input `[H,W,C]` or `[1,H,W,C]` float32, in the model's input space; never modified or disposed.
- * @param target A class index, or `'top'` for the predicted class.
+ * @param target A class index, `'top'` for the predicted class, or a class name (with `options.labels` or a model that carries its names, see `withLabels`).
  * @param options See {@link ExplainOptions}; defaults in `EXPLAIN_DEFAULTS`.
  * @returns The explanation; call `dispose()` on it to free its tensors.
  */

@@ -8,9 +8,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ScoreGoal } from './lambda';
 import type { Game } from './loss';
 import type { ExplainStep } from './options';
+import type { Target } from '../util/input';
 
-/** The class to explain: an index, or `'top'` for the model's predicted class on the input. */
-export type Target = number | 'top';
+export type { Target } from '../util/input';
 
 /** The result of `explain()`. Owns its tensors until {@link Explanation.dispose}. */
 export interface Explanation {

@@ -12,6 +12,7 @@ import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
 import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
 import type { MaskParameterization } from './mask';
 import type { Reference } from '../util/reference';
+import { checkLabels } from '../util/input';
 import type { ScoresOption } from '../model/adapter';
 import type { StepRecord } from './optimize';
 import type { BackoffOptions, EarlyStopOptions } from './control';
@@ -82,6 +83,12 @@ export interface ExplainOptions {
   signal?: AbortSignal;
   /** Seed for anything random (the `'noise'` reference). */
   seed?: number;
+  /**
+   * The model's class names in output order, so that `target` may be a class
+   * name (matched case-insensitively). Default: the names the model carries
+   * (`withLabels`; the built-in models of `fgvis/node` carry theirs).
+   */
+  labels?: readonly string[];
   /** Read progress from the device every this many steps; default 10, or 1 with `onStep`. */
   readEvery?: number;
 }
@@ -108,7 +115,7 @@ export const EXPLAIN_DEFAULTS = {
 export const EXPLAIN_OPTION_NAMES = [
   'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference',
   'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
-  'readEvery',
+  'labels', 'readEvery',
 ] as const;
 
 /** Options after validation and defaults. */
@@ -132,6 +139,7 @@ export interface ResolvedExplainOptions {
   onStep: ExplainOptions['onStep'];
   signal: AbortSignal | undefined;
   seed: number | undefined;
+  labels: readonly string[] | undefined;
   readEvery: number;
 }
 
@@ -224,10 +232,11 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed))) {
     throw new FgvisArgumentError(fn, 'options.seed', `must be a finite number, got ${describe(o.seed)}`);
   }
+  const labels = o.labels === undefined ? undefined : checkLabels(fn, o.labels);
   const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? (o.onStep ? 1 : D.readEvery));
   return {
     game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference: reference as Reference | Tensor,
     blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,
-    readEvery,
+    labels, readEvery,
   };
 }

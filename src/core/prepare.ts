@@ -14,6 +14,7 @@ import { checkTarget } from '../util/input';
 import { readAndDispose } from '../util/read';
 import { makeReference } from '../util/reference';
 import { adaptModel, type ExplainableModel, type ScoreModel } from '../model/adapter';
+import { modelLabels } from '../model/labels';
 import { RunControl } from './control';
 import type { RunItem } from './explanation';
 import { AutoLambda, scoreGoal, type ScoreGoal } from './lambda';
@@ -182,7 +183,8 @@ export async function prepareRun(
     const imageProbs = own(probsOn(scorer, images, fn, B));
     const probValues = await imageProbs.data();
     const K = imageProbs.shape[1];
-    const targets = runItems.map((it) => checkTarget(it.target, probValues.subarray(it.image * K, (it.image + 1) * K), fn));
+    const labels = o.labels ?? modelLabels(model);
+    const targets = runItems.map((it) => checkTarget(it.target, probValues.subarray(it.image * K, (it.image + 1) * K), fn, labels));
     const reference = await itemReferences(images, imageIndex, o, fn);
     if (reference) own(reference);
     const referenceProbs = await readAndDispose(probsOn(scorer, reference ?? own(tf.zerosLike(x)), fn, B));
