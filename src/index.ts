@@ -28,6 +28,19 @@ export {
   type ScoresOption,
 } from './model/adapter';
 export { modelLabels, withLabels } from './model/labels';
+export {
+  EMOTION_CLASSES,
+  GREY_WEIGHTS,
+  MODEL_REGISTRY,
+  NSFW_CLASSES,
+  imagePreprocessor,
+  modelArtifacts,
+  modelSpec,
+  type ImagePreprocessorOptions,
+  type ModelSource,
+  type ModelSpec,
+  type PackageFileReader,
+} from './model/registry';
 export { composeExplanation, createMask, type Mask, type MaskOptions, type MaskParameterization } from './core/mask';
 export { gaussianBlur, makeReference, type Reference, type ReferenceOptions } from './util/reference';
 export {
