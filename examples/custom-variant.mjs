@@ -77,7 +77,7 @@ const [pImage, pExplanation] = await Promise.all(
     return v;
   }),
 );
-console.log(`happy: image ${pImage.toFixed(3)}, explanation ${pExplanation.toFixed(3)}; ${steps} steps, ${filter.count} layer outputs gated`);
+console.log(`happy: image ${pImage.toFixed(3)}, explanation ${pExplanation.toFixed(3)}; ${steps} steps, ${filter.gatedOutputs} layer outputs gated`);
 
 const big = (image) => resize(image, 256, 256, { method: 'nearest' });
 const figure = panel(

@@ -48,14 +48,18 @@ export {
   captureBounds,
   withGradientFilter,
   GradientFilter,
-  ActivationBounds,
-  DEFAULT_FILTERED_ACTIVATIONS,
+  GateBounds,
+  DEFAULT_GATED_KERNELS,
   ACTIVATION_KERNELS,
   LAYER_OUTPUT_KERNELS,
   PassThroughBound,
-  type ActivationBound,
+  type GateBound,
   type FilterStats,
   type GradientFilterOptions,
+  // Deprecated aliases of GateBounds, DEFAULT_GATED_KERNELS and GateBound:
+  ActivationBounds,
+  DEFAULT_FILTERED_ACTIVATIONS,
+  type ActivationBound,
 } from './filter';
 export { withInputGradientKernels, inputGradientPatches } from './kernels';
 export {

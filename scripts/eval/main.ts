@@ -204,10 +204,10 @@ interface AdversarialRow {
   undefended: number;
   maskDefended: number;
   maskUndefended: number;
-  filtered: number;
+  gatedOutputs: number;
   partner?: { name: string; className: string; image: number; empty: number; defended: number; undefended: number };
   /** The defended run with the activations only gated (ACTIVATIONS_ONLY). */
-  activationsOnly?: { score: number; mask: number; filtered: number };
+  activationsOnly?: { score: number; mask: number; gatedOutputs: number };
   seconds: number;
   error?: string;
 }
@@ -375,7 +375,7 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
     row = {
       caseId: c.c.id, model: m.name, className: m.spec.classes[res.target]!, steps,
       image: res.scores.image, empty: res.scores.reference, defended: res.scores.defended, undefended: res.scores.undefended,
-      maskDefended: res.maskMean.defended, maskUndefended: res.maskMean.undefended, filtered: res.filtered, seconds: 0,
+      maskDefended: res.maskMean.defended, maskUndefended: res.maskMean.undefended, gatedOutputs: res.gatedOutputs, seconds: 0,
     };
     if (partner) {
       const ex = res.explanations!;
@@ -393,16 +393,16 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
     }
     if (activationsOnly) {
       const e = await explain(m.model, c.input, res.target, {
-        ...ADVERSARIAL_EVIDENCE_DEFAULTS.explain, steps, game: 'preservation', defense: true, activations: ACTIVATIONS_ONLY,
+        ...ADVERSARIAL_EVIDENCE_DEFAULTS.explain, steps, game: 'preservation', defense: true, gatedKernels: ACTIVATIONS_ONLY,
       });
-      row.activationsOnly = { score: e.scores.explanation, mask: e.maskMean, filtered: e.filtered };
+      row.activationsOnly = { score: e.scores.explanation, mask: e.maskMean, gatedOutputs: e.gatedOutputs };
       e.dispose();
     }
     row.seconds = since(t0);
   } catch (err) {
     row = {
       caseId: c.c.id, model: m.name, className: '?', steps, image: NaN, empty: NaN, defended: NaN, undefended: NaN,
-      maskDefended: NaN, maskUndefended: NaN, filtered: 0, seconds: since(t0), error: err instanceof Error ? err.message : String(err),
+      maskDefended: NaN, maskUndefended: NaN, gatedOutputs: 0, seconds: since(t0), error: err instanceof Error ? err.message : String(err),
     };
   } finally {
     res?.dispose();
@@ -616,7 +616,7 @@ function buildReport(
   if (advRows.length) {
     out.push('## Adversarial-evidence test (least likely class)');
     out.push('');
-    out.push('Explain the class the model finds least likely on the image (preservation game, fixed lambda 1, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates every layer\'s output (the paper\'s "every layer except the final classification output": the ReLU family and the outputs of convolutions, adds and max pooling). "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`activations: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense\'s.');
+    out.push('Explain the class the model finds least likely on the image (preservation game, fixed lambda 1, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates every layer\'s output (the paper\'s "every layer except the final classification output": the ReLU family and the outputs of convolutions, adds and max pooling). "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`gatedKernels: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense\'s.');
     out.push('');
     out.push(
       mdTable(
@@ -624,7 +624,7 @@ function buildReport(
         advRows.map((r) => [
           r.caseId, r.className, String(r.steps), prob(r.image), prob(r.empty), `**${prob(r.defended)}**`, prob(r.undefended), num(r.undefended - r.defended),
           `${num(r.maskDefended)} / ${num(r.maskUndefended)}`,
-          r.activationsOnly ? `${prob(r.activationsOnly.score)} (${r.activationsOnly.filtered} vs ${r.filtered})` : '-',
+          r.activationsOnly ? `${prob(r.activationsOnly.score)} (${r.activationsOnly.gatedOutputs} vs ${r.gatedOutputs})` : '-',
           r.partner ? `${r.partner.name === 'nsfw-mobilenet-v2' ? 'layers' : 'graph'}: ${prob(r.partner.image)} / ${prob(r.partner.empty)} / ${prob(r.partner.defended)} / ${prob(r.partner.undefended)}` : '-',
           r.error ? `error: ${r.error}` : num(r.seconds, 0),
         ]),

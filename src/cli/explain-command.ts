@@ -84,7 +84,9 @@ export interface ExplainReport {
   seconds: number;
   /** Whether the defense (gradient filter) was on. */
   defense: boolean;
-  /** Activation outputs the defense filtered (gated). */
+  /** Layer outputs the defense gated (0 with the defense off). */
+  gatedOutputs: number;
+  /** @deprecated The same number as `gatedOutputs`, under its old name; will be removed. */
   filtered: number;
   /** Mean of the mask (fraction of the input kept). */
   maskMean: number;
@@ -305,7 +307,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
     const named = prepared.classes?.[r.target];
     const className = named ?? `class ${r.target}`;
     const classLabel = named === undefined ? className : `${named} (class ${r.target})`;
-    const filteredText = `${r.filtered} layer output${r.filtered === 1 ? '' : 's'} gated by the defense`;
+    const gatedText = `${r.gatedOutputs} layer output${r.gatedOutputs === 1 ? '' : 's'} gated by the defense`;
     for (const w of r.warnings) io.stderr.write(`fgvis: warning: ${w}\n`);
 
     const title =
@@ -340,7 +342,8 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
       maxSteps: o.steps,
       seconds: Math.round(seconds * 1000) / 1000,
       defense: o.defense,
-      filtered: r.filtered,
+      gatedOutputs: r.gatedOutputs,
+      filtered: r.gatedOutputs,
       maskMean: r.maskMean,
       warnings: [...r.warnings],
       figure: outName,
@@ -355,7 +358,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
         [
           `${prepared.name}: ${classLabel}, ${r.game}`,
           `  score: image ${formatScore(s.image)}, explanation ${formatScore(s.explanation)}, reference ${formatScore(s.reference)}`,
-          `  mask mean ${r.maskMean.toFixed(3)}, lambda ${r.lambda.toPrecision(3)}, ${r.steps} steps, ${seconds.toFixed(1)} s on ${report.backend}, ${filteredText}`,
+          `  mask mean ${r.maskMean.toFixed(3)}, lambda ${r.lambda.toPrecision(3)}, ${r.steps} steps, ${seconds.toFixed(1)} s on ${report.backend}, ${gatedText}`,
           `  wrote ${outName}${o.json !== undefined ? ` and ${o.json}` : ''}`,
         ].join('\n') + '\n',
       );

@@ -16,7 +16,8 @@ import { checkLabels } from '../util/input';
 import type { ScoresOption } from '../model/adapter';
 import type { StepRecord } from './optimize';
 import type { BackoffOptions, EarlyStopOptions } from './control';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../filter/activations';
+import { DEFAULT_GATED_KERNELS } from '../filter/gated-kernels';
+import { gatedKernelsOption } from '../filter/hook';
 
 /** The run in progress, as `onStep` may look at it (valid only during the callback). */
 export interface ExplainLive {
@@ -59,7 +60,12 @@ export interface ExplainOptions {
   optimizer?: 'adam' | 'sgd';
   /** The defense against adversarial evidence (the paper's gradient filter); default true. */
   defense?: boolean;
-  /** Kernels whose gradients the defense filters; default {@link DEFAULT_FILTERED_ACTIVATIONS}. */
+  /**
+   * Names of the kernels whose outputs the defense gates (activations such as
+   * `'Relu'` and other layers such as `'Conv2D'`); default {@link DEFAULT_GATED_KERNELS}.
+   */
+  gatedKernels?: readonly string[];
+  /** @deprecated Renamed {@link ExplainOptions.gatedKernels}; still accepted (not together with it). */
   activations?: readonly string[];
   /** What removed values become: `'zero'` (default, the paper), `'mean'`, `'blur'`, `'noise'` or a tensor. */
   reference?: Reference;
@@ -101,7 +107,9 @@ export const EXPLAIN_DEFAULTS = {
   learningRate: { adam: 0.1, sgd: 100 },
   optimizer: 'adam',
   defense: true,
-  activations: DEFAULT_FILTERED_ACTIVATIONS,
+  gatedKernels: DEFAULT_GATED_KERNELS,
+  /** @deprecated Renamed `gatedKernels`. */
+  activations: DEFAULT_GATED_KERNELS,
   reference: 'zero',
   blurSigma: 10,
   parameterization: 'clip',
@@ -113,9 +121,9 @@ export const EXPLAIN_DEFAULTS = {
 
 /** The option names `explain()` accepts. */
 export const EXPLAIN_OPTION_NAMES = [
-  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference',
+  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'gatedKernels', 'reference',
   'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
-  'labels', 'readEvery',
+  'labels', 'readEvery', 'activations',
 ] as const;
 
 /** Options after validation and defaults. */
@@ -127,7 +135,8 @@ export interface ResolvedExplainOptions {
   learningRate: number;
   optimizer: 'adam' | 'sgd';
   defense: boolean;
-  activations: readonly string[];
+  /** The kernels whose outputs the defense gates. */
+  gatedKernels: readonly string[];
   reference: Reference;
   blurSigma: number;
   classTerm: ClassTermKind | undefined;
@@ -170,9 +179,10 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   }
   const defense = o.defense ?? D.defense;
   if (typeof defense !== 'boolean') throw new FgvisArgumentError(fn, 'options.defense', `must be a boolean, got ${describe(defense)}`);
-  const activations = o.activations ?? D.activations;
-  if (!Array.isArray(activations) || activations.some((a) => typeof a !== 'string' || a.length === 0)) {
-    throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(activations)}`);
+  const gatedOption = gatedKernelsOption(fn, o);
+  const gatedKernels = gatedOption.list ?? D.gatedKernels;
+  if (!Array.isArray(gatedKernels) || gatedKernels.some((a) => typeof a !== 'string' || a.length === 0)) {
+    throw new FgvisArgumentError(fn, gatedOption.argument, `must be an array of kernel names, got ${describe(gatedKernels)}`);
   }
   const reference = o.reference ?? D.reference;
   if (typeof reference === 'string') oneOf(fn, 'reference', reference, ['zero', 'mean', 'blur', 'noise'] as const);
@@ -235,7 +245,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   const labels = o.labels === undefined ? undefined : checkLabels(fn, o.labels);
   const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? (o.onStep ? 1 : D.readEvery));
   return {
-    game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference: reference as Reference | Tensor,
+    game, lambda, autoLambda, steps, learningRate, optimizer, defense, gatedKernels, reference: reference as Reference | Tensor,
     blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,
     labels, readEvery,
   };

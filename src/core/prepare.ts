@@ -53,7 +53,7 @@ export interface RunTuning {
   /** Passed to `withInputGradientKernels` for every gradient. */
   kernels?: InputGradientKernelOptions;
   /** Passed to the `GradientFilter` (e.g. `fused: false`). */
-  filter?: Omit<GradientFilterOptions, 'activations'>;
+  filter?: Omit<GradientFilterOptions, 'gatedKernels' | 'activations'>;
 }
 
 /** A prepared run of B explanations. Owns its tensors: call `dispose()`. */
@@ -198,7 +198,7 @@ export async function prepareRun(
       const itemProbs = own(tf.slice(imageProbs, runItems[i]!.image, 1));
       items.push(itemState(o, c, probValues[runItems[i]!.image * K + c]!, referenceProbs[i * K + c]!, itemProbs, { item: i, mask: () => values(i) }));
     }
-    if (o.defense) filter = new GradientFilter({ ...tuning.filter, activations: o.activations });
+    if (o.defense) filter = new GradientFilter({ ...tuning.filter, gatedKernels: o.gatedKernels });
     const assignRow = (i: number, v: tf.Tensor) => {
       if (B === 1) return m0.assign(v);
       tf.tidy(() => {

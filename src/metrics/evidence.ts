@@ -69,7 +69,9 @@ export interface AdversarialEvidenceResult {
   margin: number;
   /** Mask means (L1 / size) of the two explanations. */
   maskMean: { defended: number; undefended: number };
-  /** Activation outputs the defense gated in the defended run (0 means the defense found nothing to filter). */
+  /** Layer outputs the defense gated in the defended run (0 means the defense found nothing to gate). */
+  gatedOutputs: number;
+  /** @deprecated Renamed `gatedOutputs`; this alias will be removed. */
   filtered: number;
   /** Warnings of the two `explain` runs. */
   warnings: { defended: string[]; undefended: string[] };
@@ -160,7 +162,8 @@ export async function adversarialEvidenceTest(
       scores,
       margin: scores.undefended - scores.defended,
       maskMean: { defended: defended.maskMean, undefended: undefended.maskMean },
-      filtered: defended.filtered,
+      gatedOutputs: defended.gatedOutputs,
+      filtered: defended.gatedOutputs,
       warnings: { defended: defended.warnings, undefended: undefended.warnings },
       ...(keep ? { explanations: { defended, undefended } } : {}),
       dispose() {

@@ -30,8 +30,8 @@ describeEachBackend('the defense against adversarial evidence', () => {
       const least = probs.indexOf(Math.min(...probs));
       const defended = await explain(model as never, x, least, { ...OPTIONS, defense: true });
       const undefended = await explain(model as never, x, least, { ...OPTIONS, defense: false });
-      expect(defended.filtered).toBe(7); // 3 activations and 4 layer outputs
-      expect(undefended.filtered).toBe(0);
+      expect(defended.gatedOutputs).toBe(7); // 3 activations and 4 layer outputs
+      expect(undefended.gatedOutputs).toBe(0);
       rows.push({ digit: i, empty: defended.scores.reference, defended: defended.scores.explanation, undefended: undefended.scores.explanation });
       defended.dispose();
       undefended.dispose();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../src';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
+import { DEFAULT_GATED_KERNELS } from '../../src/filter';
 import { describeEachBackend, useBackend } from '../backends';
 import { GRAPH_FIXTURE_CLASSES, fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 
@@ -20,7 +20,7 @@ function residualNet(classes = 4) {
 }
 
 /** Registry entries the defense touches, to check they are restored. */
-const registrySnapshot = () => DEFAULT_FILTERED_ACTIVATIONS.map((k) => tf.getGradient(k));
+const registrySnapshot = () => DEFAULT_GATED_KERNELS.map((k) => tf.getGradient(k));
 
 describeEachBackend('explain: the public contract', () => {
   it('returns a mask, explanation and saliency with the documented shapes and ranges, and frees them on dispose', async () => {
@@ -56,7 +56,7 @@ describeEachBackend('explain: the public contract', () => {
     expect(r.history).toHaveLength(r.steps);
     expect(r.history[0]!.score).toBeCloseTo(r.scores.image, 4);
     expect(r.history[0]!.l1).toBe(1);
-    expect(r.filtered).toBe(3); // 2 activations and a convolution's output
+    expect(r.gatedOutputs).toBe(3); // 2 activations and a convolution's output
     expect(r.game).toBe('preservation');
     expect(r.lambda).toBeGreaterThan(0);
     r.dispose();
@@ -86,7 +86,7 @@ describeEachBackend('explain: the public contract', () => {
     const x = fixtureImage([1, 16, 16, 3]);
     const before = tf.memory().numTensors;
     const r = await explain(model, x, 'top', { steps: 15 });
-    expect(r.filtered).toBeGreaterThanOrEqual(4);
+    expect(r.gatedOutputs).toBeGreaterThanOrEqual(4);
     expect(r.target).toBeLessThan(GRAPH_FIXTURE_CLASSES);
     expect(r.history.length).toBe(15);
     r.dispose();
@@ -108,7 +108,7 @@ describeEachBackend('explain: the public contract', () => {
     const r = await explain(model as never, x, 1, { steps: 10, scores: 'logits' });
     // conv relu (its output before the bias too), ReLU(maxValue) = Relu then ClipByValue, LeakyReLU;
     // the bias add before the relu and the Relu before ClipByValue need no gate of their own.
-    expect(r.filtered).toBe(4);
+    expect(r.gatedOutputs).toBe(4);
     expect(r.target).toBe(1);
     r.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -119,8 +119,8 @@ describeEachBackend('explain: the public contract', () => {
     const w = tf.randomNormal([27, 2], 0, 1, 'float32', 1);
     const model = (x: tf.Tensor4D) => tf.softmax(tf.matMul(tf.maximum(tf.reshape(x, [1, 27]), 0), w));
     const r = await explain(model, tf.randomUniform([3, 3, 3], 0, 1, 'float32', 2), 0, { steps: 3 });
-    expect(r.filtered).toBe(0);
-    expect(r.warnings.join(' ')).toMatch(/no activation kernel to filter/);
+    expect(r.gatedOutputs).toBe(0);
+    expect(r.warnings.join(' ')).toMatch(/no gated kernel to filter/);
     r.dispose();
   });
 
@@ -230,7 +230,7 @@ describeEachBackend('explain: the public contract', () => {
     const r = await explain(model, x, 1, { steps: 5, game: 'deletion', lambda: 0, parameterization: 'sigmoid', earlyStop: false, learningRate: 1 });
     const m = await r.mask.data();
     expect(Math.min(...m)).toBeLessThan(0.99);
-    expect(r.filtered).toBe(1);
+    expect(r.gatedOutputs).toBe(1);
     r.dispose();
   });
 

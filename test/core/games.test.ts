@@ -34,7 +34,7 @@ describeEachBackend('the two games on every class of a trained classifier', () =
     expect(label).toBe(c);
     const before = tf.memory().numTensors;
     const r = await explain(model as never, x, c, { steps: 120 });
-    expect(r.filtered).toBe(7); // 3 activations and 4 layer outputs
+    expect(r.gatedOutputs).toBe(7); // 3 activations and 4 layer outputs
     expect(lossWentDown(r)).toBe(true);
     // The automatic lambda's goal: at most 0.01 below the image's score (a little slack
     // for the unmodified model's fused kernels versus the traced pass).

@@ -50,7 +50,7 @@ import {
   trapezoidAuc,
   withGradientFilter,
   withInputGradientKernels,
-  ActivationBounds,
+  GateBounds,
 } from '../../src';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,9 +167,11 @@ describe('explain', () => {
       ['options.game', 'got "preserve"', { game: 'preserve' }],
       ['options.optimizer', 'got "rmsprop"', { optimizer: 'rmsprop' }],
       ['options.defense', 'got "yes"', { defense: 'yes' }],
-      ['options.activations', 'got "Relu"', { activations: 'Relu' }],
+      ['options.gatedKernels', 'got "Relu"', { gatedKernels: 'Relu' }],
+      ['options.gatedKernels', 'contains "relu"', { gatedKernels: ['relu'] }],
+      ['options.gatedKernels', 'got an array of length 1', { gatedKernels: [1] }],
       ['options.activations', 'contains "relu"', { activations: ['relu'] }],
-      ['options.activations', 'got an array of length 1', { activations: [1] }],
+      ['options.activations', 'deprecated name of options.gatedKernels', { activations: ['Relu'], gatedKernels: ['Relu'] }],
       ['options.reference', 'got "zeros"', { reference: 'zeros' }],
       ['options.reference', 'got 5', { reference: 5 }],
       ['options.reference', 'got [5,5,3]', { reference: wrongRef }],
@@ -257,15 +259,15 @@ describe('the pieces', () => {
   });
 
   table('captureBounds, withGradientFilter, GradientFilter, withInputGradientKernels', () => {
-    const bounds = new ActivationBounds([], ['Relu']);
-    const gone = new ActivationBounds([], ['Relu']);
+    const bounds = new GateBounds([], ['Relu']);
+    const gone = new GateBounds([], ['Relu']);
     gone.dispose();
     return [
       ['captureBounds', 'f', 'got undefined', () => captureBounds(undefined as never)],
       ['captureBounds', 'f', 'got 3', () => captureBounds(3 as never)],
       ['captureBounds', 'options', 'got "Relu"', () => captureBounds(() => 0, 'Relu' as never)],
-      ['captureBounds', 'options.activations', 'contains "relu"', () => captureBounds(() => 0, { activations: ['relu'] })],
-      ['captureBounds', 'options.activations', 'got "Relu"', () => captureBounds(() => 0, { activations: 'Relu' as never })],
+      ['captureBounds', 'options.gatedKernels', 'contains "relu"', () => captureBounds(() => 0, { gatedKernels: ['relu'] })],
+      ['captureBounds', 'options.gatedKernels', 'got "Relu"', () => captureBounds(() => 0, { gatedKernels: 'Relu' as never })],
       ['captureBounds', 'options.activation', "did you mean 'activations'", () => captureBounds(() => 0, { activation: ['Relu'] } as never)],
       ['captureBounds', 'options.measureBlocked', 'got "yes"', () => captureBounds(() => 0, { measureBlocked: 'yes' as never })],
       ['captureBounds', 'f', 'Promise', () => captureBounds(async () => 0)],
@@ -276,7 +278,8 @@ describe('the pieces', () => {
       ['withGradientFilter', 'options.fuse', "did you mean 'fused'", () => withGradientFilter(bounds, () => 0, { fuse: false } as never)],
       ['withGradientFilter', 'options.fused', 'got 1', () => withGradientFilter(bounds, () => 0, { fused: 1 as never })],
       ['GradientFilter', 'options', 'got 5', () => new GradientFilter(5 as never)],
-      ['GradientFilter', 'options.activations', 'got an array of length 1', () => new GradientFilter({ activations: [''] })],
+      ['GradientFilter', 'options.gatedKernels', 'got an array of length 1', () => new GradientFilter({ gatedKernels: [''] })],
+      ['GradientFilter', 'options.gatedKernels', 'contains "relu"', () => new GradientFilter({ gatedKernels: ['relu'] })],
       ['GradientFilter', 'options.activations', 'contains "relu"', () => new GradientFilter({ activations: ['relu'] })],
       ['GradientFilter', 'options.activation', "did you mean 'activations'", () => new GradientFilter({ activation: ['Relu'] } as never)],
       ['GradientFilter.run', 'f', 'got null', () => new GradientFilter().run(null as never)],

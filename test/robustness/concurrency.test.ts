@@ -35,7 +35,7 @@ async function outcome(job: Job, extra: ExplainOptions = {}): Promise<Record<str
       lambda: r.lambda,
       steps: r.steps,
       history: r.history,
-      filtered: r.filtered,
+      filtered: r.gatedOutputs,
       target: r.target,
     };
   } finally {

@@ -87,7 +87,7 @@ describeEachBackend('models that cannot be explained', () => {
     const before = snapshot();
     const r = await explain(g, x8, 0, { outputNode: 'probs', steps: 3 });
     await expectValid(r, [SIZE, SIZE, 3]);
-    expect(r.filtered).toBe(1);
+    expect(r.gatedOutputs).toBe(1);
     r.dispose();
     expectRestored(before);
     g.dispose();
@@ -208,8 +208,8 @@ describeEachBackend('models that cannot be explained', () => {
     for (const model of hidden) {
       const before = snapshot();
       const r = await explain(model, x, 0, { steps: 3 });
-      expect(r.filtered).toBe(0);
-      expect(r.warnings.join(' ')).toMatch(/the defense found no activation kernel to filter .* the explanation is undefended/);
+      expect(r.gatedOutputs).toBe(0);
+      expect(r.warnings.join(' ')).toMatch(/the defense found no gated kernel to filter .* the explanation is undefended/);
       await expectValid(r, [6, 6, 3]);
       r.dispose();
       expectRestored(before);
