@@ -2,17 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { colormap, createImage, crop, drawImage, heatmap, overlay, resize, toRGBA, type RGBAImage } from '../../src/render';
 import { FgvisArgumentError } from '../../src/util/errors';
+import { seededRandom } from '../../src/util/random';
 
 const px = (im: RGBAImage, x: number, y: number): number[] => Array.from(im.data.subarray((y * im.width + x) * 4, (y * im.width + x) * 4 + 4));
 const rgb = (c: readonly number[]): number[] => [c[0], c[1], c[2]];
 
 function randomImage(width: number, height: number, seed = 1): RGBAImage {
-  const data = new Uint8ClampedArray(width * height * 4);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = (s >>> 16) & 255;
-  }
+  const rnd = seededRandom(seed);
+  const data = Uint8ClampedArray.from({ length: width * height * 4 }, () => Math.floor(rnd() * 256));
   return { width, height, data };
 }
 

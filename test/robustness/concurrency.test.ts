@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { explain, gradientSaliency, smoothGrad, type ExplainOptions, type ExplainableModel } from '../../src';
+import { seededRandom } from '../../src/util/random';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 import { bits, expectRegistriesRestored, expectRestored, registrySnapshot, rejection, reportCounts, smallNet, snapshot, uniform } from './helpers';
@@ -45,10 +46,10 @@ async function outcome(job: Job, extra: ExplainOptions = {}): Promise<Record<str
 
 /** A random pause of 0-2 event-loop turns, so that interleavings vary between the runs. */
 function jitter(seed: number): () => Promise<void> {
-  let s = seed;
+  const rnd = seededRandom(seed);
   return async () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    for (let i = 0; i < s % 3; i++) await new Promise((r) => setImmediate(r));
+    const turns = Math.floor(rnd() * 3);
+    for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
   };
 }
 
