@@ -82,7 +82,7 @@ describeEachBackend('concurrency', () => {
       { model: net.model, input: x, target: 'top', options: { steps: 10, game: 'deletion', reference: 'noise', seed: 3 } },
       { model: net2.model, input: x, target: 1, options: { steps: 8, parameterization: 'sigmoid', lambda: 0.3 } },
       { model: graph, input: gx, target: 'top', options: { steps: 8, readEvery: 3 } },
-      { model: layers as never, input: lx, target: 2, options: { steps: 9, optimizer: 'sgd', reference: 'blur', blurSigma: 1 } },
+      { model: layers, input: lx, target: 2, options: { steps: 9, optimizer: 'sgd', reference: 'blur', blurSigma: 1 } },
     ];
   });
   afterAll(() => {
