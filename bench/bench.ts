@@ -119,7 +119,7 @@ async function benchModel(backend: string, name: string, py: string | null): Pro
   const variants: Record<string, TimedStep> = {
     defended: await timedStep(model as never, x, target, { defense: true }),
     undefended: await timedStep(model as never, x, target, { defense: false }),
-    'defended, activations only': await timedStep(model as never, x, target, { defense: true, activations: ACTIVATION_KERNELS }),
+    'defended, activations only': await timedStep(model as never, x, target, { defense: true, gatedKernels: ACTIVATION_KERNELS }),
   };
   if (ablation && backend === 'wasm' && name !== 'emotion') {
     // The step as it was before this optimisations (same run), then with each one added.

@@ -38,8 +38,9 @@ const totalVariation = (m) => {
 };
 const classTerm = (e) => loss.classTerm(scorer.logProbs(e));
 
-// The defense's bounds come from the image itself (the mask at exactly 1: e = x).
-tf.tidy(() => withInputGradientKernels(() => filter.run(() => tf.grad(classTerm)(x))));
+// The defense's bounds come from the image itself: the same pass as a step (through
+// composeExplanation, so that the same outputs are visited), with the mask at exactly 1 (e = x).
+tf.tidy(() => withInputGradientKernels(() => filter.run(() => tf.grad((m) => classTerm(composeExplanation(m, x, reference)))(tf.onesLike(x)))));
 
 const optimizer = adam({ learningRate: 0.3 }); // steps on the logits z
 const { steps } = await optimize(mask.param, {
@@ -77,7 +78,7 @@ const [pImage, pExplanation] = await Promise.all(
     return v;
   }),
 );
-console.log(`happy: image ${pImage.toFixed(3)}, explanation ${pExplanation.toFixed(3)}; ${steps} steps, ${filter.count} layer outputs gated`);
+console.log(`happy: image ${pImage.toFixed(3)}, explanation ${pExplanation.toFixed(3)}; ${steps} steps, ${filter.gatedOutputs} layer outputs gated`);
 
 const big = (image) => resize(image, 256, 256, { method: 'nearest' });
 const figure = panel(

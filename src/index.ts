@@ -27,6 +27,20 @@ export {
   type ScoreModel,
   type ScoresOption,
 } from './model/adapter';
+export { modelLabels, withLabels } from './model/labels';
+export {
+  EMOTION_CLASSES,
+  GREY_WEIGHTS,
+  MODEL_REGISTRY,
+  NSFW_CLASSES,
+  imagePreprocessor,
+  modelArtifacts,
+  modelSpec,
+  type ImagePreprocessorOptions,
+  type ModelSource,
+  type ModelSpec,
+  type PackageFileReader,
+} from './model/registry';
 export { composeExplanation, createMask, type Mask, type MaskOptions, type MaskParameterization } from './core/mask';
 export { gaussianBlur, makeReference, type Reference, type ReferenceOptions } from './util/reference';
 export {
@@ -34,14 +48,18 @@ export {
   captureBounds,
   withGradientFilter,
   GradientFilter,
-  ActivationBounds,
-  DEFAULT_FILTERED_ACTIVATIONS,
+  GateBounds,
+  DEFAULT_GATED_KERNELS,
   ACTIVATION_KERNELS,
   LAYER_OUTPUT_KERNELS,
   PassThroughBound,
-  type ActivationBound,
+  type GateBound,
   type FilterStats,
   type GradientFilterOptions,
+  // Deprecated aliases of GateBounds, DEFAULT_GATED_KERNELS and GateBound:
+  ActivationBounds,
+  DEFAULT_FILTERED_ACTIVATIONS,
+  type ActivationBound,
 } from './filter';
 export { withInputGradientKernels, inputGradientPatches } from './kernels';
 export {

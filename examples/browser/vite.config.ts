@@ -6,11 +6,10 @@
  * the demo needs from installed packages, so nothing is downloaded at run time
  * and nothing large is copied into the repository:
  *
- * - `models/emotion/`: `@vladmandic/human`'s emotion GraphModel (model.json + .bin as shipped);
- * - `models/nsfw-mobilenet-v2-graph/`: nsfwjs's MobileNetV2Mid GraphModel, which
- *   nsfwjs ships as JS modules (`model.min.js` exporting the model.json object,
- *   `group1-shardNofM.min.js` exporting a base64 weight shard): decoded here
- *   into a plain model.json and binary shards, as `src/node/nsfwjs-bundle.ts` does;
+ * - `models/<name>/`: every GraphModel of fgvis's model registry
+ *   (`src/model/registry.ts`: `emotion`, `nsfw-mobilenet-v2-graph`) as a plain
+ *   model.json and weight files, read from its package and decoded by the
+ *   registry (nsfwjs ships its models as JS modules with base64 shards);
  * - `tfjs-wasm/`: the tfjs wasm backend's binaries (for `setWasmPaths`);
  * - `photos/`: the bundled photos from `assets/photos/`.
  *
@@ -22,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
+import { decodeModelFile, MODEL_REGISTRY, plainModelFiles, type ModelSpec } from '../../src/model/registry';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root (holds assets/photos). */
@@ -48,14 +48,7 @@ function packageRoot(name: string, install = `npm install ${name}`): string {
   throw new Error(`fgvis-assets: cannot find the folder of package ${name}; run: ${install}`);
 }
 
-/** A file inside an installed package; a one-line install hint when missing. */
-function packageFile(name: string, relative: string, install = `npm install ${name}`): string {
-  const file = join(packageRoot(name, install), relative);
-  if (!existsSync(file)) throw new Error(`fgvis-assets: package ${name} has no ${relative} (another version?); run: ${install}`);
-  return file;
-}
-
-type Source = () => Buffer | string;
+type Source = () => Uint8Array | string;
 
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -70,50 +63,18 @@ function contentType(path: string): string {
   return (dot > path.lastIndexOf('/') && TYPES[path.slice(dot)]) || 'application/octet-stream';
 }
 
-/** `require` a CommonJS file (nsfwjs's model modules) without keeping it in the module cache. */
-function requireFresh(file: string): unknown {
-  const req = createRequire(file);
-  const key = req.resolve(file);
-  try {
-    return req(key);
-  } finally {
-    delete req.cache[key];
-  }
-}
-
-interface ModelJSON {
-  weightsManifest: Array<{ paths: string[]; weights: unknown[] }>;
-  [key: string]: unknown;
-}
-
-/** Files of an nsfwjs bundled model folder (`mobilenet_v2_mid`, ...) as a model.json and binary shards. */
-function nsfwjsModel(folder: string, prefix: string, files: Map<string, Source>): void {
-  const install = 'npm install nsfwjs@4.3.0';
-  const modelFile = packageFile('nsfwjs', join('dist', 'models', folder, 'model.min.js'), install);
-  const dir = dirname(modelFile);
-  let json: ModelJSON | null = null;
-  const load = (): ModelJSON => (json ??= requireFresh(modelFile) as ModelJSON);
-  files.set(`${prefix}/model.json`, () => JSON.stringify(load()));
-  // The shard names are in the manifest; list them from the folder so that the map is known without loading.
-  for (const name of readdirSync(dir)) {
-    const m = /^(group\d+-shard\d+of\d+)\.min\.js$/.exec(name);
-    if (m) {
-      files.set(`${prefix}/${m[1]}`, () => {
-        const base64 = requireFresh(join(dir, name));
-        if (typeof base64 !== 'string') throw new Error(`fgvis-assets: ${join(dir, name)} does not export a base64 weight shard`);
-        return Buffer.from(base64, 'base64');
-      });
-    }
+/** The files of the registry's model `spec` (package files decoded into plain tfjs files) under `models/<name>/`. */
+function registryModel(spec: ModelSpec, files: Map<string, Source>): void {
+  const root = packageRoot(spec.source.package, spec.source.install);
+  for (const { name, file } of plainModelFiles(spec)) {
+    files.set(`models/${spec.name}/${name}`, () => decodeModelFile(spec, file, readFileSync(join(root, ...file.split('/')))));
   }
 }
 
 /** Every served file: URL path (relative to the base, no leading slash) to its contents. */
 export function assetFiles(): Map<string, Source> {
   const files = new Map<string, Source>();
-  const human = packageRoot('@vladmandic/human', 'npm install @vladmandic/human@3.3.6');
-  files.set('models/emotion/model.json', () => readFileSync(join(human, 'models', 'emotion.json')));
-  files.set('models/emotion/emotion.bin', () => readFileSync(join(human, 'models', 'emotion.bin')));
-  nsfwjsModel('mobilenet_v2_mid', 'models/nsfw-mobilenet-v2-graph', files);
+  for (const spec of MODEL_REGISTRY) if (spec.kind === 'graph') registryModel(spec, files);
   const wasmDir = join(packageRoot('@tensorflow/tfjs-backend-wasm'), 'dist');
   for (const name of readdirSync(wasmDir)) {
     if (name.endsWith('.wasm')) files.set(`tfjs-wasm/${name}`, () => readFileSync(join(wasmDir, name)));
@@ -138,7 +99,7 @@ export function fgvisAssets(): Plugin {
     const path = decodeURIComponent(url.startsWith(base) ? url.slice(base.length) : url.replace(/^\//, ''));
     const source = get().get(path);
     if (source === undefined) return next();
-    let body: Buffer | string;
+    let body: Uint8Array | string;
     try {
       body = source();
     } catch (e) {

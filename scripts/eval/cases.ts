@@ -59,19 +59,19 @@ export interface LoadedCaseModel {
   name: string;
   spec: BuiltinModel;
   model: ExplainableModel;
-  /** The model's input value range (for pictures). */
-  range: [number, number];
+  /** The model's input value range (for pictures; from the registry). */
+  range: readonly [number, number];
   dispose(): void;
 }
 
 export async function loadCaseModel(name: string): Promise<LoadedCaseModel> {
   const spec = builtinModel(name);
-  const model = (await spec.load()) as unknown as ExplainableModel & { dispose(): unknown };
+  const model = await spec.load();
   return {
     name,
     spec,
     model,
-    range: name === 'emotion' ? [-1, 1] : [0, 1],
+    range: spec.range,
     dispose: () => void model.dispose(),
   };
 }

@@ -57,10 +57,10 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   pat80: { earlyStop: { patience: 80 } },
   minsteps30: { earlyStop: { minSteps: 30 } },
   // The first session's 'gate-all' (every layer output gated) is the default now; this is the old default.
-  'gate-activations-only': { activations: ACTIVATION_KERNELS },
+  'gate-activations-only': { gatedKernels: ACTIVATION_KERNELS },
   'mb2-lr0.03': { backoff: { maxBackoffs: 2 }, learningRate: 0.03 },
   'pat80-lr0.03': { earlyStop: { patience: 80 }, learningRate: 0.03 },
-  'gate-activations-only-lr0.03': { learningRate: 0.03, activations: ACTIVATION_KERNELS },
+  'gate-activations-only-lr0.03': { learningRate: 0.03, gatedKernels: ACTIVATION_KERNELS },
   'tol0.005': { autoLambda: { tolerance: 0.005 } },
   'tol0.02': { autoLambda: { tolerance: 0.02 } },
 };

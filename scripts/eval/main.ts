@@ -14,6 +14,7 @@
  * behind is reported (the count must come back to where it was).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -27,14 +28,18 @@ import {
   EXPLAIN_DEFAULTS,
   explain,
   explanationAsInputTest,
+  INTEGRATED_GRADIENTS_DEFAULTS,
+  MEANINGFUL_PERTURBATION_DEFAULTS,
+  RANDOMIZATION_DEFAULTS,
   randomizationSanityCheck,
+  SMOOTH_GRAD_DEFAULTS,
   type Attribution,
   type ExplainableModel,
   type Explanation,
   type ExplainOptions,
   type RandomizationResult,
 } from '../../src';
-import { writePNG } from '../../src/node';
+import { builtinModel, writePNG } from '../../src/node';
 import { argmax, inputFor, loadCaseModel, memoryLine, PHOTOS, scoresOf, since, useWasm, type LoadedCaseModel } from './cases';
 import { evaluationGrid } from './grid';
 import { boldBest, mdTable, meanRanks, num, prob } from './report';
@@ -179,8 +184,10 @@ interface CaseResult {
   target: number;
   image: number;
   empty: number;
+  /** The class the model gives the empty (all-zero) image, and its score. */
+  emptyTop: { className: string; score: number };
   input: tf.Tensor4D;
-  range: [number, number];
+  range: readonly [number, number];
   methods: Partial<Record<MethodKey, MethodResult>>;
 }
 
@@ -204,10 +211,10 @@ interface AdversarialRow {
   undefended: number;
   maskDefended: number;
   maskUndefended: number;
-  filtered: number;
+  gatedOutputs: number;
   partner?: { name: string; className: string; image: number; empty: number; defended: number; undefended: number };
   /** The defended run with the activations only gated (ACTIVATIONS_ONLY). */
-  activationsOnly?: { score: number; mask: number; filtered: number };
+  activationsOnly?: { score: number; mask: number; gatedOutputs: number };
   seconds: number;
   error?: string;
 }
@@ -290,6 +297,7 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
     target,
     image: sc.image[target]!,
     empty: sc.empty[target]!,
+    emptyTop: { className: m.spec.classes[argmax(sc.empty)]!, score: sc.empty[argmax(sc.empty)]! },
     input: x,
     range: m.range,
     methods: {},
@@ -375,7 +383,7 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
     row = {
       caseId: c.c.id, model: m.name, className: m.spec.classes[res.target]!, steps,
       image: res.scores.image, empty: res.scores.reference, defended: res.scores.defended, undefended: res.scores.undefended,
-      maskDefended: res.maskMean.defended, maskUndefended: res.maskMean.undefended, filtered: res.filtered, seconds: 0,
+      maskDefended: res.maskMean.defended, maskUndefended: res.maskMean.undefended, gatedOutputs: res.gatedOutputs, seconds: 0,
     };
     if (partner) {
       const ex = res.explanations!;
@@ -393,16 +401,16 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
     }
     if (activationsOnly) {
       const e = await explain(m.model, c.input, res.target, {
-        ...ADVERSARIAL_EVIDENCE_DEFAULTS.explain, steps, game: 'preservation', defense: true, activations: ACTIVATIONS_ONLY,
+        ...ADVERSARIAL_EVIDENCE_DEFAULTS.explain, steps, game: 'preservation', defense: true, gatedKernels: ACTIVATIONS_ONLY,
       });
-      row.activationsOnly = { score: e.scores.explanation, mask: e.maskMean, filtered: e.filtered };
+      row.activationsOnly = { score: e.scores.explanation, mask: e.maskMean, gatedOutputs: e.gatedOutputs };
       e.dispose();
     }
     row.seconds = since(t0);
   } catch (err) {
     row = {
       caseId: c.c.id, model: m.name, className: '?', steps, image: NaN, empty: NaN, defended: NaN, undefended: NaN,
-      maskDefended: NaN, maskUndefended: NaN, filtered: 0, seconds: since(t0), error: err instanceof Error ? err.message : String(err),
+      maskDefended: NaN, maskUndefended: NaN, gatedOutputs: 0, seconds: since(t0), error: err instanceof Error ? err.message : String(err),
     };
   } finally {
     res?.dispose();
@@ -419,10 +427,11 @@ function describeSettings(s: Settings): string {
   const fg = Object.keys(s.fgvis).length ? `explain() with ${JSON.stringify(s.fgvis)} over its defaults` : "explain()'s defaults";
   const ed = EXPLAIN_DEFAULTS;
   const al = AUTO_LAMBDA_DEFAULTS;
+  const [sg, ig, mp, di] = [SMOOTH_GRAD_DEFAULTS, INTEGRATED_GRADIENTS_DEFAULTS, MEANINGFUL_PERTURBATION_DEFAULTS, DELETION_INSERTION_DEFAULTS];
   return [
     `- FGVis: ${fg} (defaults: Adam lr ${ed.learningRate.adam}, at most ${ed.steps} steps, early stopping patience ${ed.earlyStop.patience} / minDelta ${ed.earlyStop.minDelta} / minSteps ${ed.earlyStop.minSteps}, lambda 'auto' with tolerance ${al.tolerance}, deletion fraction ${al.deletionFraction}, initial ${al.initial}, log-rate +${al.increase} / -${al.decrease}, back-off after ${ed.backoff.after} missed steps, at most ${ed.backoff.maxBackoffs}; defense on; reference zero). "Undefended" is the same call with \`defense: false\`; "deletion game" with \`game: 'deletion'\` (saliency 1 - m).`,
-    `- Baselines: Gradient, Grad-CAM (automatic layer) and Occlusion with their defaults; SmoothGrad ${s.smoothGradSamples} samples (default 25, noise 0.15); Integrated Gradients ${s.igSteps} steps (default 32, zero baseline); Meaningful Perturbation ${s.mpSteps} steps (default 300; shortened for time), otherwise its defaults (deletion game, 28x28 mask upsampled x8, blurred reference, L1 1e-4, TV 1e-2, exponent 3).`,
-    `- Deletion / insertion (RISE): ${s.diSteps} steps (equal pixel chunks), deletion substrate zero in the model's input space, insertion from the image blurred with sigma 5; AUC by the trapezoid rule over the fraction of pixels. Deletion: lower is better; insertion: higher is better.`,
+    `- Baselines: Gradient, Grad-CAM (automatic layer) and Occlusion with their defaults; SmoothGrad ${s.smoothGradSamples} samples (default ${sg.samples}, noise ${sg.noise}); Integrated Gradients ${s.igSteps} steps (default ${ig.steps}, ${ig.baseline} baseline); Meaningful Perturbation ${s.mpSteps} steps (default ${mp.steps}${s.mpSteps < mp.steps ? '; shortened for time' : ''}), otherwise its defaults (${mp.game} game, mask at 1/${mp.upsample} of the input size upsampled x${mp.upsample}, ${mp.reference === 'blur' ? 'blurred' : mp.reference} reference, L1 ${mp.l1}, TV ${mp.tv}, exponent ${mp.tvExponent}).`,
+    `- Deletion / insertion (RISE): ${s.diSteps} steps (equal pixel chunks), deletion substrate ${di.deletionSubstrate} in the model's input space, insertion from the image ${di.insertionSubstrate === 'blur' ? `blurred with sigma ${di.blurSigma}` : `(${di.insertionSubstrate})`}; AUC by the trapezoid rule over the fraction of pixels. Deletion: lower is better; insertion: higher is better.`,
   ].join('\n');
 }
 
@@ -430,9 +439,57 @@ function caseHeader(c: CaseResult): string {
   return `${c.c.id} ${c.className} (${prob(c.image)})`;
 }
 
+/** The smallest gap between B's image and empty-image scores for which {@link gapShare} reads the explanation's place. */
+const MIN_GAP = 0.1;
+
 /** `(e - empty) / (image - empty)`, or a note when the gap is too small to read. */
 function gapShare(e: number, image: number, empty: number): string {
-  return Math.abs(image - empty) < 0.1 ? `gap ${num(Math.abs(image - empty), 3)} < 0.1` : num((e - empty) / (image - empty), 2);
+  return Math.abs(image - empty) < MIN_GAP ? `gap ${num(Math.abs(image - empty), 3)} < ${MIN_GAP}` : num((e - empty) / (image - empty), 2);
+}
+
+/** `GraphModel` or `LayersModel`, for a case's model. */
+const kindLabel = (name: string) => (builtinModel(name).kind === 'graph' ? 'GraphModel' : 'LayersModel');
+
+/**
+ * The models and photos of the run, from the registry and the case table:
+ * names, kinds, classes and the face crops.
+ */
+function describeModels(cases: CaseResult[]): string {
+  const prefixes = new Map<string, string>();
+  for (const c of cases) prefixes.set(c.c.id.split('/')[0]!, c.c.model);
+  const model = ([prefix, name]: [string, string]) => {
+    const spec = builtinModel(name);
+    const [h, w, ch] = spec.inputSize;
+    return `${prefix === name ? '' : `\`${prefix}\` = `}\`${name}\` (${kindLabel(name)}, ${h}x${w} ${ch === 1 ? 'grey' : 'RGB'}, ${spec.classes.length} classes)`;
+  };
+  const crops = [...new Set(cases.map((c) => c.c.photo))]
+    .map((p) => PHOTOS[p]!)
+    .filter((p) => p.crop)
+    .map((p) => `${p.label} x=${p.crop![0]},y=${p.crop![1]},w=${p.crop![2]},h=${p.crop![3]}`);
+  return `Models (by the prefix of the case ids): ${[...prefixes].map(model).join(', ')}. Photos from assets/photos${crops.length ? ` (face crops: ${crops.join('; ')})` : ''}.`;
+}
+
+/**
+ * How the targets were chosen, with what the run measured: the class each
+ * nsfw model gives the empty (all-zero, black) image, and the class explained.
+ */
+function describeTargets(cases: CaseResult[]): string {
+  const byModel = new Map<string, CaseResult[]>();
+  for (const c of cases) if (c.c.target !== 'top') byModel.set(c.c.model, [...(byModel.get(c.c.model) ?? []), c]);
+  const parts = [...byModel].map(([name, cs]) => ({
+    label: `the ${kindLabel(name)}`,
+    empty: cs[0]!.emptyTop,
+    targets: [...new Set(cs.map((c) => c.className))],
+  }));
+  const tops = [...new Set(cases.filter((c) => c.c.target === 'top').map((c) => c.c.model))];
+  const head = tops.length ? `the top class for ${tops.map((n) => `\`${n}\``).join(', ')}` : '';
+  if (parts.length === 0) return `Targets: ${head}. The "empty" column is the target's score on the all-zero image, the floor an explanation can fall to.`;
+  const calls = parts.map((p) => `${p.label} calls the black image \`${p.empty.className}\` (${prob(p.empty.score)})`).join(', ');
+  const explained = parts.map((p) => `${p.label} is explained on ${p.targets.map((t) => `\`${t}\``).join(', ')}`).join(' and ');
+  return (
+    `Targets: ${head}${head ? '; ' : ''}on the nsfw models a class with a meaningful score, i.e. not the class the empty (all-zero, black) image already gets: ` +
+    `${calls}, so ${explained}. The "empty" column is the target's score on the all-zero image, the floor an explanation can fall to.`
+  );
 }
 
 /** Facts read off the results, one line each (no interpretation that the numbers could contradict). */
@@ -515,9 +572,9 @@ function buildReport(
       (s.name === 'quick' ? ' **This is the --quick smoke run: shortened settings, numbers not representative.**' : ''),
   );
   out.push('');
-  out.push('Models: `emotion` (human\'s mini-Xception, 64x64 grey face crops), `graph` = `nsfw-mobilenet-v2-graph` (GraphModel), `layers` = `nsfw-mobilenet-v2` (LayersModel); both nsfw models are MobileNetV2 with 5 classes. Photos from assets/photos (face crops: astronaut x=160,y=50,w=130,h=140; grace-face x=170,y=130,w=200,h=220; grace-cap x=150,y=60,w=220,h=240).');
+  out.push(describeModels(cases));
   out.push('');
-  out.push('Targets: the emotion model\'s top class; on the nsfw models a class with a meaningful score, i.e. not the class the empty (all-zero, black) image already gets: the GraphModel calls the black image `Neutral` (0.951), the LayersModel calls it `Drawing` (0.788), so the GraphModel is explained on `Drawing` and the LayersModel on `Neutral`. The "empty" column is the target\'s score on the all-zero image, the floor an explanation can fall to.');
+  out.push(describeTargets(cases));
   out.push('');
   out.push('Settings:');
   out.push(describeSettings(s));
@@ -558,7 +615,7 @@ function buildReport(
     delRows.push([c.c.id, c.className, prob(f.image), prob(f.reference), f.goal === null ? '-' : `<= ${prob(f.goal)}`, prob(f.explanation), met, num(1 - f.maskMean), String(f.steps), String(f.backoffs), num(r.seconds, 0)]);
   }
   if (delRows.length) {
-    out.push('Deletion game (defended): the score must fall to the empty image\'s plus 10 % of the way to the image\'s; "deleted" is the mean of 1 - m.');
+    out.push(`Deletion game (defended): the score must fall to the empty image's plus ${AUTO_LAMBDA_DEFAULTS.deletionFraction * 100} % of the way to the image's; "deleted" is the mean of 1 - m.`);
     out.push('');
     out.push(mdTable(['case', 'class', 'image', 'empty', 'goal', 'explanation', 'met', 'deleted', 'steps', 'back-offs', 's'], delRows, ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r']));
     out.push('');
@@ -584,7 +641,7 @@ function buildReport(
   if (sanityRows.length) {
     out.push('## Model-randomisation sanity check (Adebayo et al. 2018)');
     out.push('');
-    out.push('Cascading randomisation from the output layer down (weights re-drawn from a normal with each tensor\'s own mean and standard deviation, seed 0); at each checkpoint the method explains the same class on the randomised model and its map is compared with the original map by Spearman rank correlation. A method whose map depends on what the model learned should fall towards 0 as more layers are randomised; a map that stays correlated reflects the input (edges) rather than the model.');
+    out.push(`Cascading randomisation from the output layer down (weights re-drawn from a normal with each tensor's own mean and standard deviation, seed ${RANDOMIZATION_DEFAULTS.seed}); at each checkpoint the method explains the same class on the randomised model and its map is compared with the original map by Spearman rank correlation. A method whose map depends on what the model learned should fall towards 0 as more layers are randomised; a map that stays correlated reflects the input (edges) rather than the model.`);
     out.push('');
     const byCase = new Map<string, SanityRow[]>();
     for (const r of sanityRows) byCase.set(r.caseId, [...(byCase.get(r.caseId) ?? []), r]);
@@ -616,7 +673,7 @@ function buildReport(
   if (advRows.length) {
     out.push('## Adversarial-evidence test (least likely class)');
     out.push('');
-    out.push('Explain the class the model finds least likely on the image (preservation game, fixed lambda 1, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates the ReLU family and, as fgvis\'s own extension (the paper gates the nonlinearity layers, all but the final classification layer), the outputs of convolutions, adds and max pooling; never the input\'s normalisation or the classification layer. "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`activations: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense\'s.');
+    out.push(`Explain the class the model finds least likely on the image (preservation game, fixed lambda ${ADVERSARIAL_EVIDENCE_DEFAULTS.explain.lambda}, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates the ReLU family and, as fgvis's own extension (the paper gates the nonlinearity layers, all but the final classification layer), the outputs of convolutions, adds and max pooling; never the input's normalisation or the classification layer. "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`gatedKernels: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense's.`);
     out.push('');
     out.push(
       mdTable(
@@ -624,7 +681,7 @@ function buildReport(
         advRows.map((r) => [
           r.caseId, r.className, String(r.steps), prob(r.image), prob(r.empty), `**${prob(r.defended)}**`, prob(r.undefended), num(r.undefended - r.defended),
           `${num(r.maskDefended)} / ${num(r.maskUndefended)}`,
-          r.activationsOnly ? `${prob(r.activationsOnly.score)} (${r.activationsOnly.filtered} vs ${r.filtered})` : '-',
+          r.activationsOnly ? `${prob(r.activationsOnly.score)} (${r.activationsOnly.gatedOutputs} vs ${r.gatedOutputs})` : '-',
           r.partner ? `${r.partner.name === 'nsfw-mobilenet-v2' ? 'layers' : 'graph'}: ${prob(r.partner.image)} / ${prob(r.partner.empty)} / ${prob(r.partner.defended)} / ${prob(r.partner.undefended)}` : '-',
           r.error ? `error: ${r.error}` : num(r.seconds, 0),
         ]),
@@ -657,14 +714,14 @@ function buildReport(
     out.push('');
     out.push(mdTable(['case (A)', 'class', 'FGVis', 'mask mean', 'A: image / empty / e', 'B', 'B: image / empty / e', 'B: (e - empty) / (image - empty)'], asInput, ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r']));
     out.push('');
-    out.push('Last column: where B\'s score on the explanation lies between its empty-image score (0) and its image score (1); shown only where B\'s image and empty scores differ by at least 0.1, since the two nsfw models disagree on several photos.');
+    out.push(`Last column: where B's score on the explanation lies between its empty-image score (0) and its image score (1); shown only where B's image and empty scores differ by at least ${MIN_GAP}, since the two nsfw models disagree on several photos.`);
     out.push('');
   }
 
   // Timing and memory
   out.push('## Seconds per method');
   out.push('');
-  out.push('Wall-clock seconds of the method alone (without its deletion/insertion metric) on a shared, loaded 2-core machine; the explanation-as-input runs include scoring on the partner model.');
+  out.push(`Wall-clock seconds of the method alone (without its deletion/insertion metric) on a ${cpus().length}-core machine (load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} over 1 / 5 / 15 minutes at the end of the run); the explanation-as-input runs include scoring on the partner model.`);
   out.push('');
   out.push(mdTable(['method', ...cases.map((c) => c.c.id)], METHODS.map((k) => [METHOD_LABELS[k], ...cases.map((c) => num(c.methods[k]?.seconds, 1))]), ['l', ...cases.map(() => 'r' as const)]));
   out.push('');

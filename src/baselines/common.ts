@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError, gradientError } from '../util/errors';
-import { checkInput, checkTarget } from '../util/input';
+import { checkInput, checkLabels, checkTarget } from '../util/input';
+import { modelLabels } from '../model/labels';
 import { withInputGradientKernels } from '../kernels';
 import {
   adaptModel,
@@ -42,10 +43,12 @@ export interface ModelReadOptions {
   scores?: ScoresOption;
   /** Output node (GraphModel) or output name (LayersModel) for models with several outputs. */
   outputNode?: string;
+  /** The model's class names in output order, so that the target may be a class name; default: the names the model carries (`withLabels`). */
+  labels?: readonly string[];
 }
 
 /** Option names of {@link ModelReadOptions}. */
-export const MODEL_READ_OPTIONS = ['scores', 'outputNode'] as const;
+export const MODEL_READ_OPTIONS = ['scores', 'outputNode', 'labels'] as const;
 
 // ---------------------------------------------------------------------------
 // Option checks
@@ -58,7 +61,8 @@ export function checkModelReadOptions(fn: string, o: ModelReadOptions): Required
   if (o.outputNode !== undefined && (typeof o.outputNode !== 'string' || o.outputNode.length === 0)) {
     throw new FgvisArgumentError(fn, 'options.outputNode', `must be a non-empty string, got ${describe(o.outputNode)}`);
   }
-  return { scores, outputNode: o.outputNode };
+  const labels = o.labels === undefined ? undefined : checkLabels(fn, o.labels);
+  return { scores, outputNode: o.outputNode, labels };
 }
 
 /** Validate a `signal` option (an `AbortSignal` or undefined). */
@@ -180,7 +184,7 @@ export async function prepare(
     } finally {
       p.dispose();
     }
-    const c = checkTarget(target, probs, fn);
+    const c = checkTarget(target, probs, fn, options.labels ?? modelLabels(model));
     const forward = (xs: tf.Tensor4D): tf.Tensor2D => scorer.raw(xs);
     let disposed = false;
     return {

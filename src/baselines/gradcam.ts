@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
 import type { Attribution } from '../util/attribution';
@@ -88,7 +89,7 @@ export interface GradCamResult extends Attribution {
 export async function gradCam(
   model: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: GradCamOptions,
 ): Promise<GradCamResult> {
   const fn = 'gradCam';

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../util/attribution';
 import { assertGradientsRegistered } from '../util/gradients';
@@ -70,7 +71,7 @@ export interface GradientSaliencyResult extends Attribution {
 export async function gradientSaliency(
   model: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: GradientSaliencyOptions,
 ): Promise<GradientSaliencyResult> {
   const fn = 'gradientSaliency';

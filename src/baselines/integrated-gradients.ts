@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../util/attribution';
 import { FgvisArgumentError, throwIfAborted } from '../util/errors';
@@ -125,7 +126,7 @@ export interface IntegratedGradientsResult extends Attribution {
 export async function integratedGradients(
   model: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: IntegratedGradientsOptions,
 ): Promise<IntegratedGradientsResult> {
   const fn = 'integratedGradients';

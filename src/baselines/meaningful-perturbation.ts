@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
 import type { Attribution } from '../util/attribution';
@@ -165,7 +166,7 @@ function meanTotalVariation(m: tf.Tensor2D, beta: number): tf.Scalar {
 export async function meaningfulPerturbation(
   model: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: MeaningfulPerturbationOptions,
 ): Promise<MeaningfulPerturbationResult> {
   const fn = 'meaningfulPerturbation';

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../util/attribution';
 import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
@@ -116,7 +117,7 @@ function positions(n: number, patch: number, stride: number): number[] {
 export async function occlusion(
   model: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: OcclusionOptions,
 ): Promise<OcclusionResult> {
   const fn = 'occlusion';

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attribution } from '../util/attribution';
 import { throwIfAborted } from '../util/errors';
@@ -109,7 +110,7 @@ export interface SmoothGradResult extends Attribution {
 export async function smoothGrad(
   model: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: SmoothGradOptions,
 ): Promise<SmoothGradResult> {
   const fn = 'smoothGrad';

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from 'commander';
+import { closestName } from '../util/errors';
 
 /** A crop rectangle in image pixels. */
 export interface CropRect {
@@ -132,7 +133,9 @@ export function resolveTarget(
   const wanted = spec.name.toLowerCase();
   const index = classes.findIndex((c) => c.toLowerCase() === wanted);
   if (index < 0) {
-    return { error: `target "${spec.name}" is not a class of ${modelName}; valid names: ${classes.join(', ')} (or an index, or top)` };
+    const hint = closestName(spec.name, classes, 3, true);
+    const mean = hint === undefined ? '' : ` (did you mean ${hint}?)`;
+    return { error: `target "${spec.name}" is not a class of ${modelName}; valid names: ${classes.join(', ')} (or an index, or top)${mean}` };
   }
   return { target: index };
 }

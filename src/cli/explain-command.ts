@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Explanation } from '../core/explain';
 import type { Game } from '../core/loss';
 import type { Reference } from '../util/reference';
+import { imagePreprocessor } from '../model/registry';
 import { BUILTIN_MODELS, type BuiltinModel } from '../node/builtin-models';
 import { modelJSONPath } from '../node/file-io-handler';
 import { loadModelFromDisk, type LoadedModel } from '../node/load-model';
@@ -89,7 +90,9 @@ export interface ExplainReport {
   seconds: number;
   /** Whether the defense (gradient filter) was on. */
   defense: boolean;
-  /** Activation outputs the defense filtered (gated). */
+  /** Layer outputs the defense gated (0 with the defense off). */
+  gatedOutputs: number;
+  /** @deprecated The same number as `gatedOutputs`, under its old name; will be removed. */
   filtered: number;
   /** Mean of the mask (fraction of the input kept). */
   maskMean: number;
@@ -98,13 +101,6 @@ export interface ExplainReport {
   /** The figure's path (as given with --out, or the default name; relative to the working folder). */
   figure: string;
 }
-
-/** The value range of each built-in model's input (for display). */
-const BUILTIN_RANGES: Record<string, readonly [number, number]> = {
-  'nsfw-mobilenet-v2-graph': [0, 1],
-  'nsfw-mobilenet-v2': [0, 1],
-  emotion: [-1, 1],
-};
 
 /** A model ready to explain, with everything the CLI needs to know about it. */
 export interface PreparedModel {
@@ -150,19 +146,7 @@ function genericPreprocess(
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     throw new CliError(`the model takes ${channels} channels; fgvis explain handles 1 (grey), 3 (RGB) or 4 (RGBA)`, EXIT.MODEL);
   }
-  const [lo, hi] = range;
-  return (image) =>
-    tf.tidy(() => {
-      const rgba = tf.tensor4d(Float32Array.from(image.data), [1, image.height, image.width, 4]);
-      let x: tf.Tensor4D;
-      if (channels === 4) x = rgba;
-      else {
-        const rgb = tf.slice(rgba, [0, 0, 0, 0], [1, image.height, image.width, 3]);
-        x = channels === 3 ? rgb : (tf.sum(tf.mul(rgb, tf.tensor1d([0.2989, 0.587, 0.114])), 3, true) as tf.Tensor4D);
-      }
-      if (image.height !== height || image.width !== width) x = tf.image.resizeBilinear(x, [height, width]);
-      return tf.add(tf.mul(x, (hi - lo) / 255), lo) as tf.Tensor4D;
-    });
+  return imagePreprocessor({ height, width, channels, range });
 }
 
 async function readLabels(path: string): Promise<string[]> {
@@ -219,7 +203,7 @@ export async function prepareModel(
       if (e instanceof MissingPackageError || e instanceof CliError) throw e;
       throw new CliError(`the built-in model ${b.name} cannot be loaded: ${plainMessage(e)}`, EXIT.MODEL, { cause: e });
     }
-    return { model, name: b.name, classes: b.classes, preprocess: (im) => b.preprocess(im), range: BUILTIN_RANGES[b.name] };
+    return { model, name: b.name, classes: b.classes, preprocess: (im) => b.preprocess(im), range: b.range };
   }
   const classes = o.labels === undefined ? undefined : await readLabels(resolve(io.cwd, o.labels));
   let model: LoadedModel;
@@ -316,7 +300,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
     }
     const r = result;
     const { classLabel, fields, figure } = describeExplanation(prepared, x, input.range, r, seconds, o.image, o);
-    const filteredText = `${r.filtered} layer output${r.filtered === 1 ? '' : 's'} gated by the defense`;
+    const gatedText = `${r.gatedOutputs} layer output${r.gatedOutputs === 1 ? '' : 's'} gated by the defense`;
     for (const w of r.warnings) io.stderr.write(`fgvis: warning: ${w}\n`);
     await writeOutput(outPath, encodePNG(await figure()), 'figure');
 
@@ -331,7 +315,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
         [
           `${prepared.name}: ${classLabel}, ${r.game}`,
           `  score: image ${formatScore(s.image)}, explanation ${formatScore(s.explanation)}, reference ${formatScore(s.reference)}`,
-          `  mask mean ${r.maskMean.toFixed(3)}, lambda ${r.lambda.toPrecision(3)}, ${r.steps} steps, ${seconds.toFixed(1)} s on ${report.backend}, ${filteredText}`,
+          `  mask mean ${r.maskMean.toFixed(3)}, lambda ${r.lambda.toPrecision(3)}, ${r.steps} steps, ${seconds.toFixed(1)} s on ${report.backend}, ${gatedText}`,
           `  wrote ${outName}${o.json !== undefined ? ` and ${o.json}` : ''}`,
         ].join('\n') + '\n',
       );

@@ -121,7 +121,8 @@ export function describeExplanation(
     maxSteps: o.steps,
     seconds: Math.round(seconds * 1000) / 1000,
     defense: o.defense,
-    filtered: r.filtered,
+    gatedOutputs: r.gatedOutputs,
+    filtered: r.gatedOutputs,
     maskMean: r.maskMean,
     warnings: [...r.warnings],
   };

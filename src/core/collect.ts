@@ -45,9 +45,9 @@ async function returnedMasks(run: Run): Promise<{ masks: tf.Tensor4D; lambdas: n
 function warningsOf(run: Run, s: ItemState, metGoal: boolean): string[] {
   const o = run.options;
   const warnings: string[] = [];
-  if (o.defense && (run.filter?.count ?? 0) === 0) {
+  if (o.defense && (run.filter?.gatedOutputs ?? 0) === 0) {
     warnings.push(
-      'the defense found no activation kernel to filter (' + o.activations.join(', ') +
+      'the defense found no gated kernel to filter (' + o.gatedKernels.join(', ') +
         '): the model may compute its nonlinearities with other ops (e.g. maximum(x, 0)); the explanation is undefended',
     );
   }
@@ -111,7 +111,8 @@ export async function collectResults(run: Run): Promise<Explanation[]> {
             backoffs: s.control.backoffs,
             scores: { image: s.scoreImage, explanation: scoreExplanation[i]!, reference: s.scoreReference },
             maskMean: maskMeans[i]!,
-            filtered: run.filter?.count ?? 0,
+            gatedOutputs: run.filter?.gatedOutputs ?? 0,
+            filtered: run.filter?.gatedOutputs ?? 0,
             goal: s.goal,
             history: s.history,
             warnings: warningsOf(run, s, metGoal[i]!),

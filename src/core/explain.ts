@@ -7,25 +7,22 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FgvisArgumentError, describe, throwIfAborted } from '../util/errors';
+import { FgvisArgumentError, throwIfAborted } from '../util/errors';
+import { checkGatedKernels, gatedKernelsOption } from '../filter/hook';
 import { assertGradientsRegistered } from '../util/gradients';
 import { checkInput } from '../util/input';
 import type { Explanation, RunItem, Target } from './explanation';
 import { runExplanations } from './run';
 import type { ExplainableModel } from '../model/adapter';
-import { EXPLAIN_OPTION_NAMES, resolveExplainOptions, type ExplainOptions } from './options';
+import { EXPLAIN_OPTION_NAMES, resolveExplainOptions, type ExplainOptions, type ResolvedExplainOptions } from './options';
 import { checkOptionsObject, positiveInteger } from '../util/validate';
 
 export type { Explanation, Target } from './explanation';
 
-/** Gradients must be registered, and every filtered kernel must have one. */
-function checkActivations(fn: string, activations: readonly string[]): void {
+/** Gradients must be registered, and every gated kernel must have one. */
+function checkGradients(fn: string, o: ResolvedExplainOptions, options: ExplainOptions | undefined): void {
   assertGradientsRegistered(fn);
-  for (const k of activations) {
-    if (tf.getGradient(k) == null) {
-      throw new FgvisArgumentError(fn, 'options.activations', `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`);
-    }
-  }
+  checkGatedKernels(fn, o.gatedKernels, gatedKernelsOption(fn, options ?? {}).argument);
 }
 
 /**
@@ -33,11 +30,11 @@ function checkActivations(fn: string, activations: readonly string[]): void {
  * CVPR 2019): optimise a per-pixel, per-channel mask so that the explanation
  * `m * x + (1 - m) * r` keeps (preservation) or loses (deletion) the score with
  * as few values as possible, with gradients filtered by the image's own
- * activation bounds (the defense against adversarial evidence).
+ * layer outputs' bounds (the defense against adversarial evidence).
  *
  * @param model A tfjs `GraphModel`, `LayersModel`, or a function `[1,H,W,C] -> [1, classes]`.
  * @param input `[H,W,C]` or `[1,H,W,C]` float32, in the model's input space; never modified or disposed.
- * @param target A class index, or `'top'` for the predicted class.
+ * @param target A class index, `'top'` for the predicted class, or a class name (with `options.labels` or a model that carries its names, see `withLabels`).
  * @param options See {@link ExplainOptions}; defaults in `EXPLAIN_DEFAULTS`.
  * @returns The explanation; call `dispose()` on it to free its tensors.
  */
@@ -50,7 +47,7 @@ export async function explain(
   const fn = 'explain';
   const o = resolveExplainOptions(options, fn);
   throwIfAborted(o.signal);
-  checkActivations(fn, o.activations);
+  checkGradients(fn, o, options);
   const x = await checkInput(input, fn);
   try {
     const [result] = await runExplanations(model, x, [{ image: 0, target }], o, fn, [...input.shape]);
@@ -100,7 +97,7 @@ export async function explainBatch(
   const batchSize = size === undefined ? 8 : positiveInteger(fn, 'batchSize', size);
   const o = resolveExplainOptions(rest, fn);
   throwIfAborted(o.signal);
-  checkActivations(fn, o.activations);
+  checkGradients(fn, o, rest);
   const x = await checkInput(input, fn, 'input', true);
   try {
     const N = x.shape[0];

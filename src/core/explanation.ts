@@ -8,9 +8,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ScoreGoal } from './lambda';
 import type { Game } from './loss';
 import type { ExplainStep } from './options';
+import type { Target } from '../util/input';
 
-/** The class to explain: an index, or `'top'` for the model's predicted class on the input. */
-export type Target = number | 'top';
+export type { Target } from '../util/input';
 
 /** The result of `explain()`. Owns its tensors until {@link Explanation.dispose}. */
 export interface Explanation {
@@ -52,13 +52,15 @@ export interface Explanation {
   };
   /** The mask's mean value (L1 norm / size). */
   maskMean: number;
-  /** How many activation outputs the defense gated (0 with `defense: false`). */
+  /** How many layer outputs the defense gated (0 with `defense: false`). */
+  gatedOutputs: number;
+  /** @deprecated Renamed {@link Explanation.gatedOutputs}; this alias will be removed. */
   filtered: number;
   /** The score goal the automatic lambda aimed for (absent for a fixed lambda). */
   goal?: ScoreGoal;
   /** Per-step record: loss, target score, mask mean, lambda. */
   history: ExplainStep[];
-  /** Things the caller should know (e.g. the defense found no activation to filter). */
+  /** Things the caller should know (e.g. the defense found no output to gate). */
   warnings: string[];
   /** Free the result's tensors. Idempotent. */
   dispose(): void;

@@ -12,10 +12,12 @@ import { checkAutoLambdaOptions, type AutoLambdaOptions } from './lambda';
 import { CLASS_TERMS, type ClassTermKind, type Game } from './loss';
 import type { MaskParameterization } from './mask';
 import { checkReference, type Reference } from '../util/reference';
+import { checkLabels } from '../util/input';
 import type { ScoresOption } from '../model/adapter';
 import type { StepRecord } from './optimize';
 import type { BackoffOptions, EarlyStopOptions } from './control';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../filter/activations';
+import { DEFAULT_GATED_KERNELS } from '../filter/gated-kernels';
+import { gatedKernelsOption } from '../filter/hook';
 
 /** The run in progress, as `onStep` may look at it (valid only during the callback). */
 export interface ExplainLive {
@@ -69,7 +71,12 @@ export interface ExplainOptions {
   optimizer?: 'adam' | 'sgd';
   /** The defense against adversarial evidence (the paper's gradient filter); default true. */
   defense?: boolean;
-  /** Kernels whose gradients the defense filters; default {@link DEFAULT_FILTERED_ACTIVATIONS}. */
+  /**
+   * Names of the kernels whose outputs the defense gates (activations such as
+   * `'Relu'` and other layers such as `'Conv2D'`); default {@link DEFAULT_GATED_KERNELS}.
+   */
+  gatedKernels?: readonly string[];
+  /** @deprecated Renamed {@link ExplainOptions.gatedKernels}; still accepted (not together with it). */
   activations?: readonly string[];
   /** What removed values become: `'zero'` (default, the paper), `'mean'`, `'blur'`, `'noise'` or a tensor. */
   reference?: Reference;
@@ -97,6 +104,12 @@ export interface ExplainOptions {
   /** Seed for anything random (the `'noise'` reference). */
   seed?: number;
   /**
+   * The model's class names in output order, so that `target` may be a class
+   * name (matched case-insensitively). Default: the names the model carries
+   * (`withLabels`; the built-in models of `fgvis/node` carry theirs).
+   */
+  labels?: readonly string[];
+  /**
    * The run reads its records from the device, and takes its decisions (early
    * stopping, the back-off guard), every this many steps; default 10. The
    * schedule does not depend on `onStep`: the same call gives the same result
@@ -114,7 +127,9 @@ export const EXPLAIN_DEFAULTS = {
   learningRate: { adam: 0.1, sgd: 100 },
   optimizer: 'adam',
   defense: true,
-  activations: DEFAULT_FILTERED_ACTIVATIONS,
+  gatedKernels: DEFAULT_GATED_KERNELS,
+  /** @deprecated Renamed `gatedKernels`. */
+  activations: DEFAULT_GATED_KERNELS,
   reference: 'zero',
   blurSigma: 10,
   parameterization: 'clip',
@@ -126,9 +141,9 @@ export const EXPLAIN_DEFAULTS = {
 
 /** The option names `explain()` accepts. */
 export const EXPLAIN_OPTION_NAMES = [
-  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference',
+  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'gatedKernels', 'reference',
   'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
-  'readEvery',
+  'labels', 'readEvery', 'activations',
 ] as const;
 
 /** Options after validation and defaults. */
@@ -140,7 +155,8 @@ export interface ResolvedExplainOptions {
   learningRate: number;
   optimizer: 'adam' | 'sgd';
   defense: boolean;
-  activations: readonly string[];
+  /** The kernels whose outputs the defense gates. */
+  gatedKernels: readonly string[];
   reference: Reference;
   blurSigma: number;
   classTerm: ClassTermKind | undefined;
@@ -152,6 +168,7 @@ export interface ResolvedExplainOptions {
   onStep: ExplainOptions['onStep'];
   signal: AbortSignal | undefined;
   seed: number | undefined;
+  labels: readonly string[] | undefined;
   readEvery: number;
 }
 
@@ -182,9 +199,10 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   }
   const defense = o.defense ?? D.defense;
   if (typeof defense !== 'boolean') throw new FgvisArgumentError(fn, 'options.defense', `must be a boolean, got ${describe(defense)}`);
-  const activations = o.activations ?? D.activations;
-  if (!Array.isArray(activations) || activations.some((a) => typeof a !== 'string' || a.length === 0)) {
-    throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(activations)}`);
+  const gatedOption = gatedKernelsOption(fn, o);
+  const gatedKernels = gatedOption.list ?? D.gatedKernels;
+  if (!Array.isArray(gatedKernels) || gatedKernels.some((a) => typeof a !== 'string' || a.length === 0)) {
+    throw new FgvisArgumentError(fn, gatedOption.argument, `must be an array of kernel names, got ${describe(gatedKernels)}`);
   }
   const reference = checkReference(fn, 'reference', o.reference ?? D.reference);
   const blurSigma = o.blurSigma ?? D.blurSigma;
@@ -240,10 +258,11 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   if (o.seed !== undefined && (typeof o.seed !== 'number' || !Number.isFinite(o.seed))) {
     throw new FgvisArgumentError(fn, 'options.seed', `must be a finite number, got ${describe(o.seed)}`);
   }
+  const labels = o.labels === undefined ? undefined : checkLabels(fn, o.labels);
   const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery);
   return {
-    game, lambda, autoLambda, steps, learningRate, optimizer, defense, activations, reference,
+    game, lambda, autoLambda, steps, learningRate, optimizer, defense, gatedKernels, reference,
     blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,
-    readEvery,
+    labels, readEvery,
   };
 }

@@ -14,6 +14,7 @@ import { checkTarget } from '../util/input';
 import { readAndDispose } from '../util/read';
 import { makeReference } from '../util/reference';
 import { adaptModel, type ExplainableModel, type ScoreModel } from '../model/adapter';
+import { modelLabels } from '../model/labels';
 import { RunControl } from './control';
 import type { RunItem } from './explanation';
 import { AutoLambda, scoreGoal, type ScoreGoal } from './lambda';
@@ -52,7 +53,7 @@ export interface RunTuning {
   /** Passed to `withInputGradientKernels` for every gradient. */
   kernels?: InputGradientKernelOptions;
   /** Passed to the `GradientFilter` (e.g. `fused: false`). */
-  filter?: Omit<GradientFilterOptions, 'activations'>;
+  filter?: Omit<GradientFilterOptions, 'gatedKernels' | 'activations'>;
 }
 
 /** A prepared run of B explanations. Owns its tensors: call `dispose()`. */
@@ -182,7 +183,8 @@ export async function prepareRun(
     const imageProbs = own(probsOn(scorer, images, fn, B));
     const probValues = await imageProbs.data();
     const K = imageProbs.shape[1];
-    const targets = runItems.map((it) => checkTarget(it.target, probValues.subarray(it.image * K, (it.image + 1) * K), fn));
+    const labels = o.labels ?? modelLabels(model);
+    const targets = runItems.map((it) => checkTarget(it.target, probValues.subarray(it.image * K, (it.image + 1) * K), fn, labels));
     const reference = await itemReferences(images, imageIndex, o, fn);
     if (reference) own(reference);
     const referenceProbs = await readAndDispose(probsOn(scorer, reference ?? own(tf.zerosLike(x)), fn, B));
@@ -203,7 +205,7 @@ export async function prepareRun(
       const itemProbs = own(tf.slice(imageProbs, runItems[i]!.image, 1));
       items.push(itemState(o, c, probValues[runItems[i]!.image * K + c]!, referenceProbs[i * K + c]!, itemProbs, { item: i, mask: () => current(i, 'mask'), explanation: () => current(i, 'explanation'), evidence: () => current(i, 'evidence') }));
     }
-    if (o.defense) filter = new GradientFilter({ ...tuning.filter, activations: o.activations });
+    if (o.defense) filter = new GradientFilter({ ...tuning.filter, gatedKernels: o.gatedKernels });
     const assignRow = (i: number, v: tf.Tensor) => {
       if (B === 1) return m0.assign(v);
       tf.tidy(() => {

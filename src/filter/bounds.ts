@@ -1,5 +1,6 @@
 /**
- * Per-activation bounds captured on the image, used by the gradient filter.
+ * The bounds of the gated outputs (activations and other layers' outputs),
+ * captured on the image, used by the gradient filter.
  *
  * @packageDocumentation
  */
@@ -7,32 +8,35 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 
 /**
- * The bounds of one activation output, captured on the image x:
- * `lo = min(0, h(x))`, `hi = max(0, h(x))`, elementwise.
+ * The bounds of one gated output h (an activation's or another layer's),
+ * captured on the image x: `lo = min(0, h(x))`, `hi = max(0, h(x))`, elementwise.
  */
-export interface ActivationBound {
-  /** The activation kernel that produced the output, e.g. `'Relu'`. */
+export interface GateBound {
+  /** The kernel that produced the output, e.g. `'Relu'` or `'Conv2D'`. */
   readonly kernel: string;
-  /** Shape of the activation output (and of `lo` and `hi`). */
+  /** Shape of the output (and of `lo` and `hi`). */
   readonly shape: readonly number[];
   /**
-   * Lower bound `min(0, h(x))`, same shape as the activation. For activations
+   * Lower bound `min(0, h(x))`, same shape as the output. For activations
    * whose outputs are never negative (`Relu`, `Relu6`, `ClipByValue` with a
    * non-negative minimum) it is all zeros: it is then not stored, and reading
    * it makes a zeros tensor once (owned by the bounds).
    */
   readonly lo: Tensor;
-  /** Upper bound `max(0, h(x))`, same shape as the activation. */
+  /** Upper bound `max(0, h(x))`, same shape as the output. */
   readonly hi: Tensor;
   /** True when `lo` is known to be all zeros (the activation's output is never negative). */
   readonly loIsZero?: boolean;
 }
 
+/** @deprecated Renamed {@link GateBound}; this alias will be removed. */
+export type ActivationBound = GateBound;
+
 /**
  * A bound whose lower bound is all zeros: stores only `hi`; `lo` is made on
  * first read (tests, diagnostics), never in a filtering pass.
  */
-export class NonNegativeBound implements ActivationBound {
+export class NonNegativeBound implements GateBound {
   readonly loIsZero = true;
   private zeros: Tensor | null = null;
 
@@ -61,7 +65,7 @@ export class NonNegativeBound implements ActivationBound {
  * outside the hidden layers, see `LAYER_OUTPUT_KERNELS`). Holds no tensors;
  * reading `lo` or `hi` throws.
  */
-export class PassThroughBound implements ActivationBound {
+export class PassThroughBound implements GateBound {
   readonly passThrough = true;
 
   constructor(
@@ -79,7 +83,7 @@ export class PassThroughBound implements ActivationBound {
 }
 
 /** Release the tensors of a bound. */
-export function disposeBound(b: ActivationBound): void {
+export function disposeBound(b: GateBound): void {
   if (b instanceof PassThroughBound) return;
   if (b instanceof NonNegativeBound) b.dispose();
   else {
@@ -89,16 +93,16 @@ export function disposeBound(b: ActivationBound): void {
 }
 
 /**
- * The bounds of every activation output the backward pass of a capture visited,
+ * The bounds of every gated output the backward pass of a capture visited,
  * in the order the backward pass visited them (the reverse of the forward
- * order, for a chain). Owns its tensors: call {@link ActivationBounds.dispose}
+ * order, for a chain). Owns its tensors: call {@link GateBounds.dispose}
  * when done.
  */
-export class ActivationBounds {
-  /** One entry per activation output, in backward-visit order. */
-  readonly entries: readonly ActivationBound[];
-  /** The activation kernel names that were hooked when these bounds were captured. */
-  readonly activations: readonly string[];
+export class GateBounds {
+  /** One entry per output, in backward-visit order. */
+  readonly entries: readonly GateBound[];
+  /** The kernel names that were hooked when these bounds were captured. */
+  readonly kernels: readonly string[];
   private isDisposed = false;
 
   /**
@@ -106,11 +110,16 @@ export class ActivationBounds {
    * Normally created by `captureBounds`, not by hand.
    *
    * @param entries Bounds in backward-visit order.
-   * @param activations The kernel names hooked during the capture.
+   * @param kernels The kernel names hooked during the capture.
    */
-  constructor(entries: readonly ActivationBound[], activations: readonly string[]) {
+  constructor(entries: readonly GateBound[], kernels: readonly string[]) {
     this.entries = Object.freeze(entries.slice());
-    this.activations = Object.freeze(activations.slice());
+    this.kernels = Object.freeze(kernels.slice());
+  }
+
+  /** @deprecated Renamed {@link GateBounds.kernels}; this alias will be removed. */
+  get activations(): readonly string[] {
+    return this.kernels;
   }
 
   /** Number of outputs the backward pass visits and matches (gated or passed through). */
@@ -119,8 +128,13 @@ export class ActivationBounds {
   }
 
   /** Number of outputs whose gradient is gated (passed-through outputs excluded). */
-  get gatedCount(): number {
+  get gatedOutputs(): number {
     return this.entries.filter((e) => !(e instanceof PassThroughBound)).length;
+  }
+
+  /** @deprecated Renamed {@link GateBounds.gatedOutputs}; this alias will be removed. */
+  get gatedCount(): number {
+    return this.gatedOutputs;
   }
 
   /** Total number of bounded neurons (elements) over the gated outputs. */
@@ -130,7 +144,7 @@ export class ActivationBounds {
     return n;
   }
 
-  /** Whether {@link ActivationBounds.dispose} has been called. */
+  /** Whether {@link GateBounds.dispose} has been called. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -142,3 +156,8 @@ export class ActivationBounds {
     for (const e of this.entries) disposeBound(e);
   }
 }
+
+/** @deprecated Renamed {@link GateBounds}; this alias will be removed. */
+export const ActivationBounds = GateBounds;
+/** @deprecated Renamed {@link GateBounds}; this alias will be removed. */
+export type ActivationBounds = GateBounds;

@@ -1,20 +1,20 @@
 /**
  * The gradient-filter hook: the paper's defense against adversarial evidence.
  *
- * For every activation output h (a kernel of the family in
- * {@link DEFAULT_FILTERED_ACTIVATIONS}), bounds `lo = min(0, h(x))` and
- * `hi = max(0, h(x))` are captured on the image x. In later backward passes the
- * gradient arriving at that output is multiplied by `[lo <= h(e) <= hi]`,
- * where h(e) is the activation on the explanation. The forward pass is never
- * changed.
+ * For every gated output h (the output of a kernel in
+ * {@link DEFAULT_GATED_KERNELS}: the activations and the other layers'
+ * outputs), bounds `lo = min(0, h(x))` and `hi = max(0, h(x))` are captured on
+ * the image x. In later backward passes the gradient arriving at that output is
+ * multiplied by `[lo <= h(e) <= hi]`, where h(e) is the output on the
+ * explanation. The forward pass is never changed.
  *
  * Mechanism: tfjs reads a kernel's gradient config from the global gradient
  * registry when the forward op is recorded on the tape, and saves the tensors
  * named by the config's `inputsToSave` / `outputsToSave` at that moment. For
- * the duration of one synchronous call, the configs of the activation family
+ * the duration of one synchronous call, the configs of the gated kernels
  * are replaced by configs that also save the output and whose gradient gates
  * `dy` before calling the original gradient function. The registry is
- * restored in `finally`, also when the call throws. Activation outputs of a
+ * restored in `finally`, also when the call throws. Gated outputs of a
  * later pass are matched to their bounds by the order in which the backward
  * pass visits them (deterministic for a fixed model and input shape), checked
  * against kernel name and shape.
@@ -30,23 +30,26 @@ import { engineState, withTapeCleanup } from '../util/tape';
 import { assertGradientsRegistered } from '../util/gradients';
 
 export { assertGradientsRegistered } from '../util/gradients';
-import { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS } from './activations';
-import { ActivationBounds, disposeBound, NonNegativeBound, PassThroughBound, type ActivationBound } from './bounds';
+import { ACTIVATION_KERNELS, DEFAULT_GATED_KERNELS } from './gated-kernels';
+import { GateBounds, disposeBound, NonNegativeBound, PassThroughBound, type GateBound } from './bounds';
 import { fusedGate, type FusedActivation } from './fast-gate';
 import { redundantOutputs } from './redundant';
 
 /** Options shared by {@link captureBounds}, {@link withGradientFilter} and {@link GradientFilter}. */
 export interface GradientFilterOptions {
   /**
-   * Kernel names of the activations to hook. Default for a capture:
-   * {@link DEFAULT_FILTERED_ACTIVATIONS}; default for a filtering pass: the list
+   * Names of the kernels whose outputs are gated (activations such as `'Relu'`,
+   * and other layers such as `'Conv2D'`). Default for a capture:
+   * {@link DEFAULT_GATED_KERNELS}; default for a filtering pass: the list
    * the bounds were captured with. Every name must have a registered gradient.
    */
+  gatedKernels?: readonly string[];
+  /** @deprecated Renamed {@link GradientFilterOptions.gatedKernels}; still accepted (not together with it). */
   activations?: readonly string[];
   /**
    * Filtering passes only: also count the neurons whose gradient was zeroed and
    * report {@link FilterStats.blockedFraction} (read asynchronously; costs one
-   * small reduction per activation). Default `false`.
+   * small reduction per gated output). Default `false`.
    */
   measureBlocked?: boolean;
   /**
@@ -61,7 +64,9 @@ export interface GradientFilterOptions {
 
 /** What a filtering pass did. Contains no tensors. */
 export interface FilterStats {
-  /** Number of activation outputs whose gradient was gated. */
+  /** Number of outputs whose gradient was gated. */
+  readonly gatedOutputs: number;
+  /** @deprecated Renamed {@link FilterStats.gatedOutputs}; this alias will be removed. */
   readonly activations: number;
   /** Total number of gated neurons (elements) over those outputs. */
   readonly elements: number;
@@ -85,10 +90,10 @@ interface PassState {
   /** Engine scope id of the backward pass that made the first visit (one pass per call). */
   passScope: number | undefined;
   /** Capture mode: the bounds kept so far. */
-  readonly captured: ActivationBound[];
+  readonly captured: GateBound[];
   /** Filter mode: the bounds to gate with. */
-  readonly bounds: ActivationBounds | null;
-  /** Filter mode with measureBlocked: per-activation scalar counts of zeroed neurons (kept). */
+  readonly bounds: GateBounds | null;
+  /** Filter mode with measureBlocked: per-output scalar counts of zeroed neurons (kept). */
   readonly blocked: Tensor[] | null;
   /** Filter mode: number of gated elements. */
   elements: number;
@@ -105,7 +110,7 @@ let activeCall: string | null = null;
 
 /**
  * Run synchronous `f` (which computes gradients, e.g. with `tf.valueAndGrad`
- * or `tf.variableGrads`) and capture bounds from the activation outputs its
+ * or `tf.variableGrads`) and capture bounds from the gated outputs its
  * backward pass visits. Gradients are not changed: at e = x the filter is the
  * identity, so this pass can double as the first optimisation step.
  *
@@ -115,26 +120,26 @@ let activeCall: string | null = null;
  *
  * @param f Synchronous function that runs the forward and backward pass; must
  *   not return a Promise.
- * @param options Which activation kernels to hook.
+ * @param options Which kernels' outputs to gate.
  * @returns `f`'s result and the captured bounds, in backward-visit order.
  */
 export function captureBounds<T>(
   f: () => T,
   options: GradientFilterOptions = {},
-): { result: T; bounds: ActivationBounds } {
+): { result: T; bounds: GateBounds } {
   const fn = 'captureBounds';
   checkFunction(fn, f);
   assertGradientsRegistered(fn);
-  const activations = resolveActivations(fn, options, null);
+  const kernels = resolveGatedKernels(fn, options, null);
   const state = newState(fn, 'capture', null, false, false);
   let result: T;
   try {
-    result = runHooked(state, activations, f);
+    result = runHooked(state, kernels, f);
   } catch (e) {
     for (const b of state.captured) disposeBound(b);
     throw e;
   }
-  return { result, bounds: new ActivationBounds(hiddenLayersOnly(state.captured), activations) };
+  return { result, bounds: new GateBounds(hiddenLayersOnly(state.captured), kernels) };
 }
 
 /**
@@ -148,9 +153,9 @@ export function captureBounds<T>(
  * released and replaced by pass-through entries. `captured` is in
  * backward-visit order (the forward pass's last output first).
  */
-function hiddenLayersOnly(captured: ActivationBound[]): ActivationBound[] {
-  const isActivation = (b: ActivationBound) => ACTIVATION_KERNELS.includes(b.kernel);
-  const startsNetwork = (b: ActivationBound) => isActivation(b) || b.kernel === 'Conv2D' || b.kernel === 'DepthwiseConv2dNative';
+function hiddenLayersOnly(captured: GateBound[]): GateBound[] {
+  const isActivation = (b: GateBound) => ACTIVATION_KERNELS.includes(b.kernel);
+  const startsNetwork = (b: GateBound) => isActivation(b) || b.kernel === 'Conv2D' || b.kernel === 'DepthwiseConv2dNative';
   const pass = new Set<number>();
   for (let i = captured.length - 1; i >= 0 && !startsNetwork(captured[i]!); i--) pass.add(i);
   for (let i = 0; i < captured.length && !isActivation(captured[i]!); i++) if (isClassificationOutput(captured[i]!.shape)) pass.add(i);
@@ -176,48 +181,48 @@ export function isClassificationOutput(shape: readonly number[]): boolean {
 
 /**
  * Run synchronous `f` (which computes gradients) with the defense installed:
- * the gradient arriving at the k-th activation output visited by the backward
+ * the gradient arriving at the k-th gated output visited by the backward
  * pass is multiplied by `[lo_k <= h(e) <= hi_k]`; gradients through neurons
- * whose activation left the image's interval are zeroed. The forward pass is
+ * whose output left the image's interval are zeroed. The forward pass is
  * unchanged.
  *
  * `f` must run exactly one backward pass through the same model, with the same
- * input shape, as the capture. A pass whose activations do not match the
+ * input shape, as the capture. A pass whose gated outputs do not match the
  * bounds (kernel, shape or number) throws a `FgvisModelError`.
  *
  * @param bounds Bounds from {@link captureBounds} (not disposed).
  * @param f Synchronous function that runs the forward and backward pass; must
  *   not return a Promise.
- * @param options Activation kernels to hook (default: the capture's list) and
+ * @param options The gated kernels (default: the capture's list) and
  *   whether to measure the blocked fraction.
  * @returns `f`'s result and statistics of the pass.
  */
 export function withGradientFilter<T>(
-  bounds: ActivationBounds,
+  bounds: GateBounds,
   f: () => T,
   options: GradientFilterOptions = {},
 ): { result: T; gated: FilterStats } {
   const fn = 'withGradientFilter';
-  if (!(bounds instanceof ActivationBounds)) {
-    throw new FgvisArgumentError(fn, 'bounds', `must be ActivationBounds from captureBounds, got ${describe(bounds)}`);
+  if (!(bounds instanceof GateBounds)) {
+    throw new FgvisArgumentError(fn, 'bounds', `must be GateBounds from captureBounds, got ${describe(bounds)}`);
   }
   if (bounds.disposed) {
-    throw new FgvisArgumentError(fn, 'bounds', 'have been disposed; expected live ActivationBounds from captureBounds');
+    throw new FgvisArgumentError(fn, 'bounds', 'have been disposed; expected live GateBounds from captureBounds');
   }
   checkFunction(fn, f);
   assertGradientsRegistered(fn);
-  const activations = resolveActivations(fn, options, bounds.activations);
+  const kernels = resolveGatedKernels(fn, options, bounds.kernels);
   const state = newState(fn, 'filter', bounds, options.measureBlocked === true, options.fused !== false);
   const mark = tensorIdMark();
   let result: T;
   try {
-    result = runHooked(state, activations, f);
+    result = runHooked(state, kernels, f);
     if (state.visited !== bounds.size) {
       disposeNewTensors(result, mark);
       throw new FgvisModelError(
         fn,
-        `the backward pass visited ${state.visited} activation output(s), but ${bounds.size} bound(s) were ` +
-          'captured. The bounds must come from the same model, input shape and activation list, and f must ' +
+        `the backward pass visited ${state.visited} gated output(s), but ${bounds.size} bound(s) were ` +
+          'captured. The bounds must come from the same model, input shape and list of gated kernels, and f must ' +
           'compute exactly one gradient through the model.',
       );
     }
@@ -226,7 +231,8 @@ export function withGradientFilter<T>(
     throw e;
   }
   const gated: FilterStats = {
-    activations: bounds.gatedCount,
+    gatedOutputs: bounds.gatedOutputs,
+    activations: bounds.gatedOutputs,
     elements: state.elements,
     ...(state.blocked ? { blockedFraction: readBlockedFraction(state.blocked, state.elements) } : {}),
   };
@@ -241,16 +247,16 @@ export function withGradientFilter<T>(
  */
 export class GradientFilter {
   private readonly options: GradientFilterOptions;
-  private current: ActivationBounds | null = null;
+  private current: GateBounds | null = null;
   private stats: FilterStats | null = null;
 
-  /** @param options Activation kernels to hook, and whether to measure the blocked fraction. */
+  /** @param options The gated kernels, and whether to measure the blocked fraction. */
   constructor(options: GradientFilterOptions = {}) {
     if (options == null || typeof options !== 'object') {
       throw new FgvisArgumentError('GradientFilter', 'options', `must be an object, got ${describe(options)}`);
     }
     checkFilterOptions('GradientFilter', options);
-    if (options.activations !== undefined) resolveActivations('GradientFilter', options, null);
+    if (gatedKernelsOption('GradientFilter', options).list !== undefined) resolveGatedKernels('GradientFilter', options, null);
     this.options = { ...options };
   }
 
@@ -266,7 +272,8 @@ export class GradientFilter {
       const { result, bounds } = captureBounds(f, this.options);
       this.current = bounds;
       this.stats = {
-        activations: bounds.gatedCount,
+        gatedOutputs: bounds.gatedOutputs,
+        activations: bounds.gatedOutputs,
         elements: bounds.numElements,
         ...(this.options.measureBlocked ? { blockedFraction: Promise.resolve(0) } : {}),
       };
@@ -278,13 +285,18 @@ export class GradientFilter {
   }
 
   /** The captured bounds, or `null` before the first run (or after `dispose`). */
-  get bounds(): ActivationBounds | null {
+  get bounds(): GateBounds | null {
     return this.current;
   }
 
   /** Number of outputs whose gradient is gated (0 before the first run). */
+  get gatedOutputs(): number {
+    return this.current?.gatedOutputs ?? 0;
+  }
+
+  /** @deprecated Renamed {@link GradientFilter.gatedOutputs}; this alias will be removed. */
   get count(): number {
-    return this.current?.gatedCount ?? 0;
+    return this.gatedOutputs;
   }
 
   /** Statistics of the last run (the capture counts as a pass that blocked nothing). */
@@ -306,7 +318,7 @@ export class GradientFilter {
 function newState(
   fn: string,
   mode: 'capture' | 'filter',
-  bounds: ActivationBounds | null,
+  bounds: GateBounds | null,
   measureBlocked: boolean,
   fused: boolean,
 ): PassState {
@@ -337,7 +349,7 @@ function checkFilterOptions(fn: string, options: GradientFilterOptions): void {
   if (options == null || typeof options !== 'object' || Array.isArray(options)) {
     throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
   }
-  checkOptionNames(fn, options, ['activations', 'measureBlocked', 'fused']);
+  checkOptionNames(fn, options, ['gatedKernels', 'activations', 'measureBlocked', 'fused']);
   for (const k of ['measureBlocked', 'fused'] as const) {
     if (options[k] !== undefined && typeof options[k] !== 'boolean') {
       throw new FgvisArgumentError(fn, `options.${k}`, `must be a boolean, got ${describe(options[k])}`);
@@ -345,50 +357,62 @@ function checkFilterOptions(fn: string, options: GradientFilterOptions): void {
   }
 }
 
-function checkActivationList(fn: string, list: unknown): asserts list is readonly string[] {
-  if (!Array.isArray(list) || list.some((k) => typeof k !== 'string' || k.length === 0)) {
-    throw new FgvisArgumentError(fn, 'options.activations', `must be an array of kernel names, got ${describe(list)}`);
+/**
+ * The gated-kernels option and the name the user gave it: `gatedKernels`, or
+ * its deprecated alias `activations` (not both).
+ */
+export function gatedKernelsOption(
+  fn: string,
+  options: { gatedKernels?: readonly string[]; activations?: readonly string[] },
+): { list: readonly string[] | undefined; argument: string } {
+  if (options.gatedKernels !== undefined && options.activations !== undefined) {
+    throw new FgvisArgumentError(fn, 'options.activations', 'is the deprecated name of options.gatedKernels; give only options.gatedKernels');
   }
+  return options.activations !== undefined
+    ? { list: options.activations, argument: 'options.activations' }
+    : { list: options.gatedKernels, argument: 'options.gatedKernels' };
+}
+
+/** `list` must be an array of kernel names, each with a registered gradient; returns it without repeats. */
+export function checkGatedKernels(fn: string, list: unknown, argument = 'options.gatedKernels'): readonly string[] {
+  if (!Array.isArray(list) || list.some((k) => typeof k !== 'string' || k.length === 0)) {
+    throw new FgvisArgumentError(fn, argument, `must be an array of kernel names, got ${describe(list)}`);
+  }
+  const names = [...new Set(list as string[])];
+  for (const k of names) {
+    if (getGradient(k) == null) {
+      throw new FgvisArgumentError(fn, argument, `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`);
+    }
+  }
+  return names;
 }
 
 /**
  * The kernel names to hook: the user's list (each must have a registered
- * gradient), else `fallback`, else the default family (kernels without a
+ * gradient), else `fallback`, else the default list (kernels without a
  * registered gradient are skipped: tfjs could not differentiate them anyway).
  */
-function resolveActivations(
+function resolveGatedKernels(
   fn: string,
   options: GradientFilterOptions,
   fallback: readonly string[] | null,
 ): readonly string[] {
   checkFilterOptions(fn, options);
-  const explicit = options.activations ?? fallback;
-  if (explicit != null) {
-    checkActivationList(fn, explicit);
-    const names = [...new Set(explicit)];
-    for (const k of names) {
-      if (getGradient(k) == null) {
-        throw new FgvisArgumentError(
-          fn,
-          'options.activations',
-          `contains ${describe(k)}, which has no registered gradient (kernel names are case-sensitive, e.g. "Relu")`,
-        );
-      }
-    }
-    return names;
-  }
-  return DEFAULT_FILTERED_ACTIVATIONS.filter((k) => getGradient(k) != null);
+  const given = gatedKernelsOption(fn, options);
+  const explicit = given.list ?? fallback;
+  if (explicit != null) return checkGatedKernels(fn, explicit, given.argument);
+  return DEFAULT_GATED_KERNELS.filter((k) => getGradient(k) != null);
 }
 
 /** Run `f` with the hooked gradient configs installed; restore them, and clean up, always. */
-function runHooked<T>(state: PassState, activations: readonly string[], f: () => T): T {
+function runHooked<T>(state: PassState, kernels: readonly string[], f: () => T): T {
   const fn = state.fn;
   if (activeCall != null) {
     throw new FgvisArgumentError(fn, 'f', `must not call captureBounds or withGradientFilter inside ${activeCall}`);
   }
   const replacements = new Map<string, GradConfig>();
-  state.hooked = activations;
-  for (const k of activations) replacements.set(k, hookedConfig(k, getGradient(k)!, state));
+  state.hooked = kernels;
+  for (const k of kernels) replacements.set(k, hookedConfig(k, getGradient(k)!, state));
   activeCall = fn;
   try {
     return withTapeCleanup(() => withSwaps([() => swapGradients(replacements)], () => {
@@ -523,22 +547,22 @@ function isStockReluLike(kernel: string, original: GradConfig): boolean {
   );
 }
 
-function matchBound(state: PassState, index: number, kernel: string, h: Tensor): ActivationBound {
+function matchBound(state: PassState, index: number, kernel: string, h: Tensor): GateBound {
   const bounds = state.bounds!;
   const here = `${kernel} [${h.shape.join(',')}]`;
   if (index >= bounds.size) {
     throw new FgvisModelError(
       state.fn,
-      `the backward pass visited more activation outputs than the ${bounds.size} captured: activation #${index + 1} ` +
-        `is ${here}. The bounds must come from the same model, input shape and activation list.`,
+      `the backward pass visited more gated outputs than the ${bounds.size} captured: output #${index + 1} ` +
+        `is ${here}. The bounds must come from the same model, input shape and list of gated kernels.`,
     );
   }
   const b = bounds.entries[index]!;
   if (b.kernel !== kernel || !sameShape(b.shape, h.shape)) {
     throw new FgvisModelError(
       state.fn,
-      `activation #${index + 1} of the backward pass is ${here}, but captured bound #${index + 1} is ` +
-        `${b.kernel} [${b.shape.join(',')}]. The bounds must come from the same model, input shape and activation list.`,
+      `gated output #${index + 1} of the backward pass is ${here}, but captured bound #${index + 1} is ` +
+        `${b.kernel} [${b.shape.join(',')}]. The bounds must come from the same model, input shape and list of gated kernels.`,
     );
   }
   return b;
@@ -557,7 +581,7 @@ function checkSinglePass(state: PassState): void {
   } else if (state.passScope !== scope) {
     throw new FgvisModelError(
       state.fn,
-      'f ran more than one backward pass through hooked activations; run exactly one gradient computation ' +
+      'f ran more than one backward pass through gated outputs; run exactly one gradient computation ' +
         '(e.g. one tf.valueAndGrads or tf.variableGrads) per call.',
     );
   }

@@ -3,11 +3,13 @@
  *
  * @packageDocumentation
  */
-export { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS, LAYER_OUTPUT_KERNELS } from './activations';
-export { ActivationBounds, PassThroughBound, type ActivationBound } from './bounds';
+export { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS } from './gated-kernels';
+export { ActivationBounds, GateBounds, PassThroughBound, type ActivationBound, type GateBound } from './bounds';
 export {
   assertGradientsRegistered,
   captureBounds,
+  checkGatedKernels,
+  gatedKernelsOption,
   GradientFilter,
   withGradientFilter,
   type FilterStats,

@@ -13,7 +13,7 @@ import {
   type ScoreModel,
   type ScoresOption,
 } from '../model/adapter';
-import { checkInput } from '../util/input';
+import { checkInput, checkTarget } from '../util/input';
 
 export { checkOptionsObject, nonNegative, oneOf, positiveInteger } from '../util/validate';
 
@@ -53,18 +53,12 @@ export async function readSaliency(
 }
 
 
-/** Resolve `'top'` (largest score) or validate a class index against `numClasses`. */
-export function resolveTarget(target: unknown, probs: ArrayLike<number>, fn: string, argument = 'target'): number {
-  const k = probs.length;
-  if (target === 'top') {
-    let best = 0;
-    for (let i = 1; i < k; i++) if (probs[i]! > probs[best]!) best = i;
-    return best;
-  }
-  if (typeof target !== 'number' || !Number.isInteger(target) || target < 0 || target >= k) {
-    throw new FgvisArgumentError(fn, argument, `must be 'top' or an integer class index in [0, ${k - 1}], got ${describe(target)}`);
-  }
-  return target;
+/**
+ * Resolve `'top'` (largest score), validate a class index against the number
+ * of classes, or look up a class name in `labels` (the model's, see `withLabels`).
+ */
+export function resolveTarget(target: unknown, probs: ArrayLike<number>, fn: string, argument = 'target', labels?: readonly string[]): number {
+  return checkTarget(target, probs, fn, labels, argument);
 }
 
 /** The probabilities `[K]` of one `[1,H,W,C]` image, read to the host. */

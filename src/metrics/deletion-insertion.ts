@@ -7,10 +7,12 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
 import { makeReference, type Reference } from '../util/reference';
 import type { ExplainableModel, ScoresOption } from '../model/adapter';
+import { modelLabels } from '../model/labels';
 import { BatchScorer, checkImage, checkOptionsObject, oneOf, positiveInteger, probsOf, readSaliency, resolveTarget } from './common';
 
 /** Which curves {@link deletionInsertion} computes. */
@@ -170,7 +172,7 @@ export async function deletionInsertion(
   model: ExplainableModel,
   input: tf.Tensor,
   saliency: tf.Tensor2D,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: DeletionInsertionOptions,
 ): Promise<DeletionInsertionResult> {
   const fn = 'deletionInsertion';
@@ -193,7 +195,7 @@ export async function deletionInsertion(
     const [, height, width] = x.shape;
     const { values } = await readSaliency(saliency, fn, [height, width]);
     const scorer = await BatchScorer.create(model, x, { scores: o.scores, outputNode: o.outputNode, caller: fn, batchSize });
-    const c = resolveTarget(target, await probsOf(scorer.scorer, x), fn);
+    const c = resolveTarget(target, await probsOf(scorer.scorer, x), fn, 'target', modelLabels(model));
     const pixels = height * width;
     const steps = Math.min(requestedSteps, pixels);
     const counts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * pixels) / steps));

@@ -11,10 +11,12 @@
  *
  * @packageDocumentation
  */
+import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from '../util/errors';
 import { explain, type Explanation } from '../core/explain';
 import { makeReference } from '../util/reference';
+import { modelLabels } from '../model/labels';
 import { adaptModel, modelKind, type ExplainableModel, type ScoreModel, type ScoresOption } from '../model/adapter';
 import { EXPLAIN_DEFAULTS, resolveExplainOptions, type ExplainOptions } from '../core/options';
 import { checkImage, checkOptionsObject, probsOf, resolveTarget } from './common';
@@ -67,7 +69,9 @@ export interface AdversarialEvidenceResult {
   margin: number;
   /** Mask means (L1 / size) of the two explanations. */
   maskMean: { defended: number; undefended: number };
-  /** Activation outputs the defense gated in the defended run (0 means the defense found nothing to filter). */
+  /** Layer outputs the defense gated in the defended run (0 means the defense found nothing to gate). */
+  gatedOutputs: number;
+  /** @deprecated Renamed `gatedOutputs`; this alias will be removed. */
   filtered: number;
   /** Warnings of the two `explain` runs. */
   warnings: { defended: string[]; undefended: string[] };
@@ -158,7 +162,8 @@ export async function adversarialEvidenceTest(
       scores,
       margin: scores.undefended - scores.defended,
       maskMean: { defended: defended.maskMean, undefended: undefended.maskMean },
-      filtered: defended.filtered,
+      gatedOutputs: defended.gatedOutputs,
+      filtered: defended.gatedOutputs,
       warnings: { defended: defended.warnings, undefended: undefended.warnings },
       ...(keep ? { explanations: { defended, undefended } } : {}),
       dispose() {
@@ -242,7 +247,7 @@ export async function explanationAsInputTest(
   modelA: ExplainableModel,
   modelB: ExplainableModel,
   input: tf.Tensor,
-  target: number | 'top' = 'top',
+  target: Target = 'top',
   options?: ExplanationAsInputOptions,
 ): Promise<ExplanationAsInputResult> {
   const fn = 'explanationAsInputTest';
@@ -264,8 +269,8 @@ export async function explanationAsInputTest(
     const scorerB = await adaptModel(modelB, x, { scores: o.scoresB ?? EXPLANATION_AS_INPUT_DEFAULTS.scoresB, outputNode: o.outputNodeB, caller: fn });
     const probsA = await probsOf(scorerA, x);
     const probsB = await probsOf(scorerB, x);
-    const c = resolveTarget(target, probsA, fn);
-    const cB = o.targetB === undefined ? c : resolveTarget(o.targetB, probsB, fn, 'options.targetB');
+    const c = resolveTarget(target, probsA, fn, 'target', modelLabels(modelA));
+    const cB = o.targetB === undefined ? c : resolveTarget(o.targetB, probsB, fn, 'options.targetB', modelLabels(modelB));
     if (o.targetB === undefined && c >= probsB.length) {
       throw new FgvisArgumentError(fn, 'options.targetB', `is needed: model B has ${probsB.length} classes and target ${c} is not one of them`);
     }

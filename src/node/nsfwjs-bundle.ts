@@ -1,25 +1,18 @@
 /**
- * Reading the models that `nsfwjs` ships inside its npm package. nsfwjs
- * stores each model under `dist/models/<folder>/` as CommonJS modules:
- * `model.min.js` exports the `model.json` object and `group1-shardNofM.min.js`
- * exports one weight shard as a base64 string. They are loaded here with
- * Node's `require` (from the package folder, so nsfwjs itself and its
- * `@tensorflow/tfjs` import are never loaded) and decoded into model
- * artifacts. Nothing is downloaded.
+ * Reading the models that `nsfwjs` ships inside its npm package, from disk.
+ * The decoding (the bundled JS modules to a model.json and weight bytes) is
+ * browser-safe and lives in `src/model/nsfwjs-shards.ts`; this module only
+ * finds the files. Nothing is downloaded.
  *
  * @packageDocumentation
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { io } from '@tensorflow/tfjs-core';
-import { FgvisModelError } from '../util/errors';
+import { concatBytes, decodeNsfwjsModelJSON, decodeNsfwjsShard, NSFWJS_INSTALL, nsfwjsShardFile } from '../model/nsfwjs-shards';
 import { packageFile } from './resolve-package';
 
-/** The nsfwjs version whose bundled models fgvis was written against. */
-export const NSFWJS_VERSION = '4.3.0';
-
-/** Install command for the nsfwjs models. */
-export const NSFWJS_INSTALL = `npm install nsfwjs@${NSFWJS_VERSION}`;
+export { NSFWJS_INSTALL, NSFWJS_VERSION } from '../model/nsfwjs-shards';
 
 /**
  * The artifacts (topology, weight specs, weight bytes) of the nsfwjs model in
@@ -29,42 +22,19 @@ export const NSFWJS_INSTALL = `npm install nsfwjs@${NSFWJS_VERSION}`;
 export function readNsfwjsModel(folder: string): io.ModelArtifacts {
   const modelFile = packageFile('nsfwjs', join('dist', 'models', folder, 'model.min.js'), NSFWJS_INSTALL);
   const dir = join(modelFile, '..');
-  const json = requireUncached(modelFile) as io.ModelJSON;
-  if (json == null || typeof json !== 'object' || json.modelTopology == null || !Array.isArray(json.weightsManifest)) {
-    throw new FgvisModelError('readNsfwjsModel', `${modelFile} does not export a tfjs model.json object`);
-  }
+  const json = decodeNsfwjsModelJSON(readFileSync(modelFile), modelFile);
   const shards: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     for (const shard of group.paths) {
-      const base64 = requireUncached(join(dir, `${shard}.min.js`));
-      if (typeof base64 !== 'string') {
-        throw new FgvisModelError('readNsfwjsModel', `${join(dir, `${shard}.min.js`)} does not export a base64 weight shard`);
-      }
-      shards.push(Buffer.from(base64, 'base64'));
+      const file = join(dir, nsfwjsShardFile(shard));
+      shards.push(decodeNsfwjsShard(readFileSync(file), file));
     }
   }
-  const total = shards.reduce((n, s) => n + s.byteLength, 0);
-  const weightData = new Uint8Array(total);
-  let offset = 0;
-  for (const s of shards) {
-    weightData.set(s, offset);
-    offset += s.byteLength;
-  }
-  return io.getModelArtifactsForJSONSync(json, io.getWeightSpecs(json.weightsManifest), weightData.buffer);
+  const weightData = concatBytes(shards);
+  return io.getModelArtifactsForJSONSync(json, io.getWeightSpecs(json.weightsManifest), weightData.buffer as ArrayBuffer);
 }
 
 /** An IOHandler that loads an nsfwjs bundled model (see {@link readNsfwjsModel}) on `load()`. */
 export function nsfwjsIOHandler(folder: string): io.IOHandler {
   return { load: async () => readNsfwjsModel(folder) };
-}
-
-/** `require` a CommonJS file and drop it from the module cache (the shards are megabytes of base64). */
-function requireUncached(file: string): unknown {
-  const req = createRequire(file);
-  const key = req.resolve(file);
-  try {
-    return req(key);
-  } finally {
-    delete req.cache[key];
-  }
 }

@@ -17,6 +17,7 @@
  *
  * @packageDocumentation
  */
+import { FgvisArgumentError } from '../util/errors';
 import { oklabToSrgb, srgbToOklab } from './color-space';
 import { monotoneCubic } from './monotone-cubic';
 
@@ -99,9 +100,9 @@ const ANCHORS: Record<ColormapName, Spec> = {
   },
 };
 
-function parseHex(fn: string, color: string): [number, number, number] {
+function parseHex(fn: string, argument: string, color: string): [number, number, number] {
   const m = /^#?([0-9a-f]{6})$/i.exec(color);
-  if (!m) throw new Error(`Error in ${fn}: colour must be "#rrggbb", got ${JSON.stringify(color)}`);
+  if (!m) throw new FgvisArgumentError(fn, argument, `must be "#rrggbb", got ${JSON.stringify(color)}`);
   const v = parseInt(m[1], 16);
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
@@ -123,13 +124,16 @@ export interface CreateColormapOptions {
  */
 export function createColormap(name: string, anchors: readonly ColormapAnchor[], options: CreateColormapOptions = {}): Colormap {
   const fn = 'createColormap';
-  if (anchors.length < 2) throw new Error(`Error in ${fn}: anchors must have at least 2 entries, got ${anchors.length}`);
+  if (anchors.length < 2) throw new FgvisArgumentError(fn, 'anchors', `must have at least 2 entries, got ${anchors.length}`);
   const xs = anchors.map((a) => a.position);
   if (xs[0] !== 0 || xs[xs.length - 1] !== 1 || xs.some((x, i) => i > 0 && !(x > xs[i - 1]))) {
-    throw new Error(`Error in ${fn}: anchor positions must increase strictly from 0 to 1, got [${xs.join(', ')}]`);
+    throw new FgvisArgumentError(fn, 'anchors[].position', `must increase strictly from 0 to 1, got [${xs.join(', ')}]`);
   }
   const oklab = (options.space ?? 'oklab') === 'oklab';
-  const labs = anchors.map((a) => (oklab ? srgbToOklab(...parseHex(fn, a.color)) : parseHex(fn, a.color)));
+  const labs = anchors.map((a, i) => {
+    const rgb = parseHex(fn, `anchors[${i}].color`, a.color);
+    return oklab ? srgbToOklab(...rgb) : rgb;
+  });
   const smooth = options.smooth ?? true;
   const channels = [0, 1, 2].map((c) => {
     const ys = labs.map((l) => l[c]);
@@ -175,7 +179,7 @@ export function colormap(name: ColormapName | Colormap): Colormap {
   if (typeof name === 'object' && name !== null && name.table instanceof Uint8ClampedArray) return name;
   const spec = ANCHORS[name as ColormapName];
   if (spec === undefined || !Object.prototype.hasOwnProperty.call(ANCHORS, name as string)) {
-    throw new Error(`Error in colormap: name must be one of ${COLORMAP_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
+    throw new FgvisArgumentError('colormap', 'name', `must be one of ${COLORMAP_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
   }
   let map = cache.get(name as ColormapName);
   if (map === undefined) {

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { describe } from '../util/errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 import { checkColor, checkImage, checkInteger, checkRenderOptions, type RGBA, type RGBAImage } from './image';
 
 /** Glyph width in font pixels. */
@@ -54,7 +54,7 @@ function glyphRows(ch: string): string {
 }
 
 function checkScale(fn: string, scale: number): void {
-  if (!Number.isInteger(scale) || scale < 1) throw new Error(`Error in ${fn}: options.scale must be a positive integer, got ${scale}`);
+  if (!Number.isInteger(scale) || scale < 1) throw new FgvisArgumentError(fn, 'options.scale', `must be a positive integer, got ${scale}`);
 }
 
 /**
@@ -79,7 +79,7 @@ export function measureText(text: string, options: TextOptions = {}): { width: n
 export function drawText(image: RGBAImage, text: string, x: number, y: number, options: TextOptions = {}): RGBAImage {
   const fn = 'drawText';
   checkImage(fn, 'image', image);
-  if (typeof text !== 'string') throw new Error(`Error in ${fn}: text must be a string, got ${describe(text)}`);
+  if (typeof text !== 'string') throw new FgvisArgumentError(fn, 'text', `must be a string, got ${describe(text)}`);
   checkInteger(fn, 'x', x);
   checkInteger(fn, 'y', y);
   checkRenderOptions(fn, options, ['scale', 'color']);

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { colormap, type Colormap, type ColormapName } from './colormap';
-import { describe } from '../util/errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 import { checkRenderOptions, checkSize, type RGBAImage } from './image';
 
 /** Options of {@link heatmap}. */
@@ -41,7 +41,7 @@ export function heatmap(
   checkSize(fn, 'width', width);
   checkSize(fn, 'height', height);
   if (values == null || values.length !== width * height) {
-    throw new Error(`Error in ${fn}: values must have width*height = ${width * height} entries, got ${values == null ? describe(values) : values.length}`);
+    throw new FgvisArgumentError(fn, 'values', `must have width*height = ${width * height} entries, got ${values == null ? describe(values) : values.length}`);
   }
   checkRenderOptions(fn, options, ['colormap', 'min', 'max', 'alpha']);
   const map = colormap(options.colormap ?? 'viridis');
@@ -62,10 +62,10 @@ export function heatmap(
   const min = options.min ?? (Number.isFinite(lo) ? lo : 0);
   const max = options.max ?? (Number.isFinite(hi) ? hi : 1);
   if (!Number.isFinite(min) || !Number.isFinite(max) || max < min) {
-    throw new Error(`Error in ${fn}: options.min and options.max must be finite with min <= max, got ${min} and ${max}`);
+    throw new FgvisArgumentError(fn, 'options.min', `and options.max must be finite with min <= max, got ${min} and ${max}`);
   }
   const alpha = options.alpha ?? 255;
-  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 255)) throw new Error(`Error in ${fn}: options.alpha must be a number in 0..255, got ${describe(alpha)}`);
+  if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 255)) throw new FgvisArgumentError(fn, 'options.alpha', `must be a number in 0..255, got ${describe(alpha)}`);
   const scale = max > min ? 255 / (max - min) : 0;
   const table = map.table;
   const data = new Uint8ClampedArray(width * height * 4);

@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-import { checkOptionNames, describe } from '../util/errors';
+import { checkOptionNames, describe, FgvisArgumentError } from '../util/errors';
 
 /** An 8-bit RGBA image: `data.length === width * height * 4`, row-major. */
 export interface RGBAImage {
@@ -30,7 +30,7 @@ export type RGBA = readonly [number, number, number, number];
 export function checkRenderOptions(fn: string, options: unknown, known: readonly string[]): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new Error(`Error in ${fn}: options must be an object, got ${describe(options)}`);
+    throw new FgvisArgumentError(fn, 'options', `must be an object, got ${describe(options)}`);
   }
   checkOptionNames(fn, options, known);
 }
@@ -38,21 +38,21 @@ export function checkRenderOptions(fn: string, options: unknown, known: readonly
 /** Throw unless `color` is `[r, g, b, a]` with every component a number in 0..255. */
 export function checkColor(fn: string, argument: string, color: unknown): void {
   if (!Array.isArray(color) || color.length !== 4 || color.some((c) => typeof c !== 'number' || !(c >= 0 && c <= 255))) {
-    throw new Error(`Error in ${fn}: ${argument} must be [r, g, b, a] with components in 0..255, got ${Array.isArray(color) ? `[${color.join(', ')}] (${describe(color)})` : describe(color)}`);
+    throw new FgvisArgumentError(fn, argument, `must be [r, g, b, a] with components in 0..255, got ${Array.isArray(color) ? `[${color.join(', ')}] (${describe(color)})` : describe(color)}`);
   }
 }
 
 /** Throw unless `value` is a finite integer (used for positions). */
 export function checkInteger(fn: string, argument: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new Error(`Error in ${fn}: ${argument} must be a finite number (pixels), got ${describe(value)}`);
+    throw new FgvisArgumentError(fn, argument, `must be a finite number (pixels), got ${describe(value)}`);
   }
 }
 
 /** Throw unless `value` is a positive integer (used for sizes). */
 export function checkSize(fn: string, argument: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new Error(`Error in ${fn}: ${argument} must be a positive integer, got ${String(value)}`);
+    throw new FgvisArgumentError(fn, argument, `must be a positive integer, got ${String(value)}`);
   }
 }
 
@@ -60,14 +60,12 @@ export function checkSize(fn: string, argument: string, value: unknown): asserts
 export function checkImage(fn: string, argument: string, image: unknown): asserts image is RGBAImage {
   const im = image as { width?: unknown; height?: unknown; data?: unknown } | null | undefined;
   if (im == null || typeof im !== 'object' || !(im.data instanceof Uint8ClampedArray)) {
-    throw new Error(`Error in ${fn}: ${argument} must be an RGBAImage {width, height, data: Uint8ClampedArray}, got ${describe(image)}`);
+    throw new FgvisArgumentError(fn, argument, `must be an RGBAImage {width, height, data: Uint8ClampedArray}, got ${describe(image)}`);
   }
   checkSize(fn, `${argument}.width`, im.width);
   checkSize(fn, `${argument}.height`, im.height);
   if (im.data.length !== (im.width as number) * (im.height as number) * 4) {
-    throw new Error(
-      `Error in ${fn}: ${argument}.data must have width*height*4 = ${(im.width as number) * (im.height as number) * 4} bytes, got ${im.data.length}`,
-    );
+    throw new FgvisArgumentError(fn, `${argument}.data`, `must have width*height*4 = ${(im.width as number) * (im.height as number) * 4} bytes, got ${im.data.length}`);
   }
 }
 
@@ -111,7 +109,7 @@ export function drawImage(dst: RGBAImage, src: RGBAImage, x: number, y: number, 
   checkInteger('drawImage', 'y', y);
   checkRenderOptions('drawImage', options, ['mode']);
   const mode = options.mode ?? 'copy';
-  if (mode !== 'copy' && mode !== 'over') throw new Error(`Error in drawImage: options.mode must be "copy" or "over", got ${describe(mode)}`);
+  if (mode !== 'copy' && mode !== 'over') throw new FgvisArgumentError('drawImage', 'options.mode', `must be "copy" or "over", got ${describe(mode)}`);
   const rx = Math.round(x);
   const ry = Math.round(y);
   const x0 = Math.max(0, rx);

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { FgvisArgumentError } from '../util/errors';
 
 /**
  * Build an interpolant through the points (`xs[i]`, `ys[i]`); `xs` strictly
@@ -12,11 +13,11 @@
  */
 export function monotoneCubic(xs: readonly number[], ys: readonly number[]): (x: number) => number {
   const n = xs.length;
-  if (n < 2 || ys.length !== n) throw new Error('Error in monotoneCubic: need at least 2 points and as many ys as xs');
+  if (n < 2 || ys.length !== n) throw new FgvisArgumentError('monotoneCubic', 'xs', `must have at least 2 points, and ys as many (got ${n} and ${ys.length})`);
   const d: number[] = [];
   for (let i = 0; i < n - 1; i++) {
     const h = xs[i + 1] - xs[i];
-    if (!(h > 0)) throw new Error('Error in monotoneCubic: xs must be strictly increasing');
+    if (!(h > 0)) throw new FgvisArgumentError('monotoneCubic', 'xs', 'must be strictly increasing');
     d.push((ys[i + 1] - ys[i]) / h);
   }
   const m: number[] = [d[0]];

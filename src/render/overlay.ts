@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { FgvisArgumentError } from '../util/errors';
 import { checkImage, checkRenderOptions, type RGBAImage } from './image';
 import { resize } from './resize';
 
@@ -27,7 +28,7 @@ export function overlay(base: RGBAImage, heat: RGBAImage, options: OverlayOption
   checkRenderOptions(fn, options, ['alpha']);
   const alpha = options.alpha ?? 0.5;
   if (typeof alpha !== 'number' || !(alpha >= 0 && alpha <= 1)) {
-    throw new Error(`Error in ${fn}: options.alpha must be a number in [0, 1], got ${String(alpha)}`);
+    throw new FgvisArgumentError(fn, 'options.alpha', `must be a number in [0, 1], got ${String(alpha)}`);
   }
   const h = heat.width === base.width && heat.height === base.height ? heat : resize(heat, base.width, base.height);
   const out = new Uint8ClampedArray(base.data);

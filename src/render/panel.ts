@@ -6,7 +6,7 @@
  */
 import { lightness } from './color-space';
 import { LINE_HEIGHT, drawText, measureText, wrapText } from './font';
-import { describe } from '../util/errors';
+import { describe, FgvisArgumentError } from '../util/errors';
 import { checkImage, checkRenderOptions, checkSize, createImage, drawImage, type RGBA, type RGBAImage } from './image';
 import { resize } from './resize';
 
@@ -65,13 +65,13 @@ export interface PanelLayout {
 }
 
 function nonNegativeInteger(fn: string, argument: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0) throw new Error(`Error in ${fn}: ${argument} must be a non-negative integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0) throw new FgvisArgumentError(fn, argument, `must be a non-negative integer, got ${v}`);
 }
 
 /** Compute the size and cell positions of the panel {@link panel} would draw, without drawing. */
 export function panelLayout(items: readonly PanelItem[], options: PanelOptions = {}): PanelLayout {
   const fn = 'panel';
-  if (!Array.isArray(items) || items.length === 0) throw new Error(`Error in ${fn}: items must be a non-empty array, got ${describe(items)}`);
+  if (!Array.isArray(items) || items.length === 0) throw new FgvisArgumentError(fn, 'items', `must be a non-empty array, got ${describe(items)}`);
   checkRenderOptions(fn, options, ['columns', 'padding', 'background', 'textColor', 'captionHeight', 'title', 'cellWidth', 'cellHeight', 'textScale']);
   items.forEach((it, i) => checkImage(fn, `items[${i}].image`, it?.image));
   const columns = options.columns ?? Math.min(items.length, 4);

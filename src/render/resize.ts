@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { FgvisArgumentError } from '../util/errors';
 import { checkImage, checkRenderOptions, checkSize, type RGBAImage } from './image';
 
 /** Options of {@link resize}. */
@@ -24,7 +25,7 @@ export function resize(image: RGBAImage, width: number, height: number, options:
   checkRenderOptions(fn, options, ['method']);
   const method = options.method ?? 'bilinear';
   if (method !== 'nearest' && method !== 'bilinear') {
-    throw new Error(`Error in ${fn}: options.method must be "nearest" or "bilinear", got ${JSON.stringify(method)}`);
+    throw new FgvisArgumentError(fn, 'options.method', `must be "nearest" or "bilinear", got ${JSON.stringify(method)}`);
   }
   const src = image.data;
   const sw = image.width;
@@ -82,9 +83,7 @@ export function crop(image: RGBAImage, x: number, y: number, width: number, heig
   checkSize(fn, 'width', width);
   checkSize(fn, 'height', height);
   if (!Number.isInteger(x) || !Number.isInteger(y) || x < 0 || y < 0 || x + width > image.width || y + height > image.height) {
-    throw new Error(
-      `Error in ${fn}: rectangle (${x}, ${y}, ${width}x${height}) must lie inside the ${image.width}x${image.height} image`,
-    );
+    throw new FgvisArgumentError(fn, 'rectangle', `(${x}, ${y}, ${width}x${height}) must lie inside the ${image.width}x${image.height} image`);
   }
   const out = new Uint8ClampedArray(width * height * 4);
   for (let row = 0; row < height; row++) {

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { FgvisArgumentError } from '../util/errors';
 import { checkRenderOptions, type RGBAImage } from './image';
 
 /** A tfjs `Tensor` or anything else with a shape and an async `data()` (never read synchronously). */
@@ -45,22 +46,22 @@ export interface ToRGBAOptions {
 export async function toRGBA(input: TensorLike | ArrayWithShape, options: ToRGBAOptions = {}): Promise<RGBAImage> {
   const fn = 'toRGBA';
   if (input == null || !Array.isArray(input.shape)) {
-    throw new Error(`Error in ${fn}: input must be a tensor or {data, shape}, got ${input === null ? 'null' : typeof input}`);
+    throw new FgvisArgumentError(fn, 'input', `must be a tensor or {data, shape}, got ${input === null ? 'null' : typeof input}`);
   }
   if ((input as { isDisposed?: boolean }).isDisposed === true) {
-    throw new Error(`Error in ${fn}: input is a disposed tensor; expected a live (undisposed) tensor`);
+    throw new FgvisArgumentError(fn, 'input', `is a disposed tensor; expected a live (undisposed) tensor`);
   }
   checkRenderOptions(fn, options, ['min', 'max']);
   let shape = input.shape.slice();
   if (shape.length === 4 && shape[0] === 1) shape = shape.slice(1);
   if (shape.length === 2) shape = [shape[0], shape[1], 1];
   if (shape.length !== 3 || shape[2] < 1 || shape[2] > 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`Error in ${fn}: input must have shape [H, W], [H, W, C] or [1, H, W, C] with C in 1..4, got [${input.shape.join(', ')}]`);
+    throw new FgvisArgumentError(fn, 'input', `must have shape [H, W], [H, W, C] or [1, H, W, C] with C in 1..4, got [${input.shape.join(', ')}]`);
   }
   const [height, width, channels] = shape;
   const values = typeof input.data === 'function' ? await (input as TensorLike).data() : (input as ArrayWithShape).data;
   if (values.length !== height * width * channels) {
-    throw new Error(`Error in ${fn}: input has ${values.length} values, shape [${input.shape.join(', ')}] needs ${height * width * channels}`);
+    throw new FgvisArgumentError(fn, 'input', `has ${values.length} values, shape [${input.shape.join(', ')}] needs ${height * width * channels}`);
   }
   const [min, max] = range(values, options);
   const scale = max > min ? 255 / (max - min) : 0;
@@ -104,7 +105,7 @@ function range(values: ArrayLike<number>, options: ToRGBAOptions): [number, numb
   const min = options.min ?? dmin;
   const max = options.max ?? dmax;
   if (!Number.isFinite(min) || !Number.isFinite(max) || max < min) {
-    throw new Error(`Error in toRGBA: options.min and options.max must be finite with min <= max, got ${min} and ${max}`);
+    throw new FgvisArgumentError('toRGBA', 'options.min', `and options.max must be finite with min <= max, got ${min} and ${max}`);
   }
   return [min, max];
 }

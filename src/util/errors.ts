@@ -102,12 +102,28 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/**
+ * The known name closest to `word` (Levenshtein distance, case-insensitive
+ * when `ignoreCase`), if it is within `maxDistance` edits: the "did you mean".
+ */
+export function closestName(word: string, known: readonly string[], maxDistance = 3, ignoreCase = false): string | undefined {
+  const norm = (s: string) => (ignoreCase ? s.toLowerCase() : s);
+  const w = norm(word);
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = distance(w, norm(k));
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return bestDistance <= maxDistance ? best : undefined;
+}
+
 /** Reject option names that are not known, suggesting the closest known one. */
 export function checkOptionNames(fn: string, options: object, known: readonly string[], prefix = 'options'): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const closest = [...known].sort((a, b) => distance(key, a) - distance(key, b))[0];
-    const hint = closest !== undefined && distance(key, closest) <= 3 ? ` (did you mean '${closest}'?)` : '';
+    const closest = closestName(key, known);
+    const hint = closest !== undefined ? ` (did you mean '${closest}'?)` : '';
     throw new FgvisArgumentError(fn, `${prefix}.${key}`, `is not a known option${hint}; known options: ${known.join(', ')}`);
   }
 }

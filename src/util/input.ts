@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, FgvisArgumentError } from './errors';
+import { closestName, describe, FgvisArgumentError } from './errors';
 
 /**
  * Validate the input tensor and return it as `[1,H,W,C]`: a reshape owned by
@@ -44,25 +44,64 @@ export async function checkInput(input: unknown, fn: string, argument = 'input',
   return tf.reshape(input, input.rank === 4 ? input.shape : [1, ...input.shape]) as tf.Tensor4D;
 }
 
+/** The class to explain: an index, `'top'` for the model's predicted class, or a class name (with labels). */
+export type Target = number | 'top' | (string & {});
+
 /**
  * Resolve the target class: `'top'` is the class with the highest
  * probability in `probs` (the first on ties); a number must be an integer
- * class index in `[0, probs.length - 1]`.
+ * class index in `[0, probs.length - 1]`; any other string is a class name,
+ * looked up in `labels` (see {@link classIndex}).
  *
  * @param target The user's target.
  * @param probs The model's class probabilities on the input.
  * @param fn The function name used in error messages.
+ * @param labels The model's class names in output order, if known (`options.labels` or the model's own).
+ * @param argument The target's name in error messages; default `'target'`.
  * @throws FgvisArgumentError naming `fn` and `target`.
  */
-export function checkTarget(target: unknown, probs: ArrayLike<number>, fn: string): number {
+export function checkTarget(target: unknown, probs: ArrayLike<number>, fn: string, labels?: readonly string[], argument = 'target'): number {
   const numClasses = probs.length;
+  if (labels !== undefined && labels.length !== numClasses) {
+    throw new FgvisArgumentError(fn, 'options.labels', `has ${labels.length} class names, but the model has ${numClasses} classes`);
+  }
   if (target === 'top') {
     let best = 0;
     for (let i = 1; i < numClasses; i++) if (probs[i]! > probs[best]!) best = i;
     return best;
   }
+  if (typeof target === 'string' && labels !== undefined) return classIndex(fn, target, labels, argument);
   if (typeof target !== 'number' || !Number.isInteger(target) || target < 0 || target >= numClasses) {
-    throw new FgvisArgumentError(fn, 'target', `must be 'top' or an integer class index in [0, ${numClasses - 1}], got ${describe(target)}`);
+    const kinds = labels === undefined ? `'top' or an integer class index in [0, ${numClasses - 1}]` : `'top', an integer class index in [0, ${numClasses - 1}] or a class name`;
+    const noNames = typeof target === 'string' ? ' (a class name needs the class names: pass options.labels, in output order)' : '';
+    throw new FgvisArgumentError(fn, argument, `must be ${kinds}${noNames}, got ${describe(target)}`);
   }
   return target;
+}
+
+/** `labels` must be a non-empty array of non-empty strings; returns a frozen copy. */
+export function checkLabels(fn: string, labels: unknown, argument = 'options.labels'): readonly string[] {
+  if (!Array.isArray(labels) || labels.length === 0 || labels.some((l) => typeof l !== 'string' || l.length === 0)) {
+    throw new FgvisArgumentError(fn, argument, `must be a non-empty array of class names (strings), got ${describe(labels)}`);
+  }
+  return Object.freeze(labels.slice() as string[]);
+}
+
+/**
+ * The index of class `name` in `labels`, matched exactly, else
+ * case-insensitively. Throws an `FgvisArgumentError` naming the known names,
+ * with a "did you mean" for a near miss.
+ */
+export function classIndex(fn: string, name: string, labels: readonly string[], argument = 'target'): number {
+  const exact = labels.indexOf(name);
+  if (exact >= 0) return exact;
+  const lower = name.toLowerCase();
+  const index = labels.findIndex((l) => l.toLowerCase() === lower);
+  if (index >= 0) return index;
+  const hint = closestName(name, labels, 3, true);
+  throw new FgvisArgumentError(
+    fn,
+    argument,
+    `${describe(name)} is not a class name${hint === undefined ? '' : ` (did you mean '${hint}'?)`}; known names: ${labels.join(', ')} (or an index, or 'top')`,
+  );
 }

@@ -3,8 +3,9 @@
 // attribution must be.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { uniformValues } from '../fixtures/graph-model';
+import { biasAdd, conv2d, loadGraphFixture, matMul, mean, op, placeholder, type GraphWeight } from '../fixtures/graph-builder';
 
 /** Host values of a tensor (tests only). */
 export const values = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
@@ -121,63 +122,28 @@ export function blobFunctional(S: number): tfl.LayersModel {
 // ---------------------------------------------------------------------------
 // A hand-written GraphModel with the blob detector
 
-const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const T_FLOAT = { T: { type: 'DT_FLOAT' } };
-
 /**
  * A GraphModel `[1,S,S,3]`: Conv2D (blob detector) -> BiasAdd -> Relu 'features'
  * -> Mean over H, W 'pool' -> MatMul 'logits' ([0, 4 * mean]) -> Softmax 'probs'.
  */
 export async function blobGraphModel(S: number): Promise<GraphModel> {
-  const weights = [
-    { name: 'k', shape: [3, 3, 3, 1], dtype: 'float32' as const, values: new Float32Array(27).fill(1 / 27) },
-    { name: 'b', shape: [1], dtype: 'float32' as const, values: Float32Array.from([BLOB_BIAS]) },
-    { name: 'axes', shape: [2], dtype: 'int32' as const, values: Int32Array.from([1, 2]) },
-    { name: 'wd', shape: [1, 2], dtype: 'float32' as const, values: Float32Array.from([0, 4]) },
+  const weights: GraphWeight[] = [
+    { name: 'k', shape: [3, 3, 3, 1], dtype: 'float32', values: new Float32Array(27).fill(1 / 27) },
+    { name: 'b', shape: [1], dtype: 'float32', values: [BLOB_BIAS] },
+    { name: 'axes', shape: [2], dtype: 'int32', values: [1, 2] },
+    { name: 'wd', shape: [1, 2], dtype: 'float32', values: [0, 4] },
   ];
-  const constNode = (w: (typeof weights)[number]) => ({
-    name: w.name,
-    op: 'Const',
-    attr: {
-      value: { tensor: { dtype: w.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: { dim: w.shape.map((s) => ({ size: String(s) })) } } },
-      dtype: { type: w.dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' },
-    },
-  });
-  const nodes = [
-    { name: 'input', op: 'Placeholder', attr: { shape: { shape: { dim: [-1, S, S, 3].map((s) => ({ size: String(s) })) } }, dtype: { type: 'DT_FLOAT' } } },
-    {
-      name: 'conv',
-      op: 'Conv2D',
-      input: ['input', 'k'],
-      attr: {
-        ...T_FLOAT,
-        strides: { list: { i: ['1', '1', '1', '1'] } },
-        padding: { s: b64('SAME') },
-        data_format: { s: b64('NHWC') },
-        dilations: { list: { i: ['1', '1', '1', '1'] } },
-        use_cudnn_on_gpu: { b: true },
-      },
-    },
-    { name: 'biased', op: 'BiasAdd', input: ['conv', 'b'], attr: { ...T_FLOAT, data_format: { s: b64('NHWC') } } },
-    { name: 'features', op: 'Relu', input: ['biased'], attr: T_FLOAT },
-    { name: 'pool', op: 'Mean', input: ['features', 'axes'], attr: { ...T_FLOAT, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
-    { name: 'logits', op: 'MatMul', input: ['pool', 'wd'], attr: { ...T_FLOAT, transpose_a: { b: false }, transpose_b: { b: false } } },
-    { name: 'probs', op: 'Softmax', input: ['logits'], attr: T_FLOAT },
-  ];
-  const total = weights.reduce((n, w) => n + w.values.byteLength, 0);
-  const weightData = new ArrayBuffer(total);
-  let offset = 0;
-  for (const w of weights) {
-    new Uint8Array(weightData).set(new Uint8Array(w.values.buffer), offset);
-    offset += w.values.byteLength;
-  }
-  return loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: { node: [...weights.map(constNode), ...nodes], versions: {}, library: {} },
-      weightSpecs: weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })),
-      weightData,
-      format: 'graph-model',
-    }),
+  return loadGraphFixture(
+    [
+      placeholder('input', [-1, S, S, 3]),
+      conv2d('conv', 'input', 'k'),
+      biasAdd('biased', 'conv', 'b'),
+      op('features', 'Relu', ['biased']),
+      mean('pool', 'features', 'axes'),
+      matMul('logits', 'pool', 'wd'),
+      op('probs', 'Softmax', ['logits']),
+    ],
+    weights,
   );
 }
 

@@ -49,7 +49,7 @@ describe('fgvis core checks in Chromium', () => {
   let page: Page;
   let webgpu = false;
   let nodeMask: Float32Array;
-  let nodeRun: { target: number; steps: number; filtered: number; lambda: number };
+  let nodeRun: { target: number; steps: number; gatedOutputs: number; lambda: number };
 
   beforeAll(async () => {
     // The reference: the same fixture with Node's tfjs on the cpu backend.
@@ -58,7 +58,7 @@ describe('fgvis core checks in Chromium', () => {
     const fx = createFixture();
     const r = await explain(fx.model, fx.input, FIXTURE_TARGET, FIXTURE_OPTIONS);
     nodeMask = (await r.mask.data()) as Float32Array;
-    nodeRun = { target: r.target, steps: r.steps, filtered: r.filtered, lambda: r.lambda };
+    nodeRun = { target: r.target, steps: r.steps, gatedOutputs: r.gatedOutputs, lambda: r.lambda };
     r.dispose();
     fx.dispose();
 
@@ -104,7 +104,7 @@ describe('fgvis core checks in Chromium', () => {
         expect(r.hi).toEqual([2, 2, 0, 0, 0.5, 3]);
         // At e = x the filter is the identity: the plain gradient w * [x > 0] (float32 weights).
         expect(r.atX).toEqual([1.5, -2, 0, 0, -1.1, 0.9].map(Math.fround));
-        expect(r.gatedActivations).toBe(1);
+        expect(r.gatedOutputs).toBe(1);
         // e = [1, 3, 0.5, -2, 0.5, -1]: relu(e) > relu(x) at 1 (3 > 2) and 2 (0.5 > 0).
         const blocked = [false, true, true, false, false, false];
         expect(r.plain[1]).not.toBe(0); // the case is meaningful: blocked gradients were non-zero
@@ -123,8 +123,8 @@ describe('fgvis core checks in Chromium', () => {
         const contract = await page.evaluate(() => window.fgvisHarness.lastContract);
         expect(r.target).toBe(nodeRun.target);
         expect(r.steps).toBe(nodeRun.steps);
-        expect(r.filtered).toBe(nodeRun.filtered);
-        expect(r.filtered).toBeGreaterThan(0);
+        expect(r.gatedOutputs).toBe(nodeRun.gatedOutputs);
+        expect(r.gatedOutputs).toBeGreaterThan(0);
         expect(r.lambda).toBe(nodeRun.lambda);
         expect(r.mask.length).toBe(nodeMask.length);
         let maxDiff = 0;
@@ -145,7 +145,7 @@ describe('fgvis core checks in Chromium', () => {
         console.log(`${backend}: explainBatch vs explain() mask max difference ${r.maxMaskDiff.toExponential(2)}`);
         expect(r.targets).toEqual([0, 1]);
         for (const [batched, single] of r.steps) expect(batched).toBe(single);
-        expect(r.filtered.every((f) => f > 0)).toBe(true);
+        expect(r.gatedOutputs.every((f) => f > 0)).toBe(true);
         expect(r.maxMaskDiff).toBeLessThanOrEqual(1e-3);
         expect(contract).toEqual({ leaked: 0, registryChanged: [] });
         expect(r.syncReads, 'explainBatch() must not read the device synchronously').toBe(0);
@@ -170,7 +170,7 @@ describe('fgvis core checks in Chromium', () => {
         timings.push(line);
         console.log(line);
         expect(r.steps).toBe(steps);
-        expect(r.filtered).toBeGreaterThan(0);
+        expect(r.gatedOutputs).toBeGreaterThan(0);
         expect(r.leaked).toBe(0);
       }, 180_000);
 
@@ -184,7 +184,7 @@ describe('fgvis core checks in Chromium', () => {
           const line = `${backend.padEnd(6)} MobileNetV2 224x224: ${r.msPerStep.toFixed(0).padStart(6)} ms/step (first step ${r.firstStepMs.toFixed(0)} ms, ${r.steps} steps)`;
           timings.push(line);
           console.log(line);
-          expect(r.filtered).toBeGreaterThan(0);
+          expect(r.gatedOutputs).toBeGreaterThan(0);
           expect(r.leaked).toBe(0);
         }, 180_000);
       }

@@ -70,7 +70,7 @@ describe('fgvis explain on the emotion model (astronaut face)', () => {
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     expect(Object.keys(report).sort()).toEqual(
       [
-        'backend', 'crop', 'defense', 'fgvis', 'figure', 'filtered', 'game', 'image', 'inputShape', 'lambda', 'maskMean',
+        'backend', 'crop', 'defense', 'fgvis', 'figure', 'filtered', 'game', 'gatedOutputs', 'image', 'inputShape', 'lambda', 'maskMean',
         'maxSteps', 'model', 'scores', 'seconds', 'steps', 'target', 'warnings',
       ].sort(),
     );
@@ -94,7 +94,8 @@ describe('fgvis explain on the emotion model (astronaut face)', () => {
     expect(report.maskMean).toBeGreaterThanOrEqual(0);
     expect(report.maskMean).toBeLessThanOrEqual(1);
     expect(report.defense).toBe(true);
-    expect(report.filtered).toBeGreaterThan(0);
+    expect(report.gatedOutputs).toBeGreaterThan(0);
+    expect(report.filtered).toBe(report.gatedOutputs); // the field's old, deprecated name
     expect(Array.isArray(report.warnings)).toBe(true);
     expect(report.figure).toBe('fgvis-astronaut.png');
     // The summary on stdout.

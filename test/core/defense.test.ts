@@ -28,10 +28,10 @@ describeEachBackend('the defense against adversarial evidence', () => {
       const probs = Array.from(await p.data());
       p.dispose();
       const least = probs.indexOf(Math.min(...probs));
-      const defended = await explain(model as never, x, least, { ...OPTIONS, defense: true });
-      const undefended = await explain(model as never, x, least, { ...OPTIONS, defense: false });
-      expect(defended.filtered).toBe(7); // 3 activations and 4 layer outputs
-      expect(undefended.filtered).toBe(0);
+      const defended = await explain(model, x, least, { ...OPTIONS, defense: true });
+      const undefended = await explain(model, x, least, { ...OPTIONS, defense: false });
+      expect(defended.gatedOutputs).toBe(7); // 3 activations and 4 layer outputs
+      expect(undefended.gatedOutputs).toBe(0);
       rows.push({ digit: i, empty: defended.scores.reference, defended: defended.scores.explanation, undefended: undefended.scores.explanation });
       defended.dispose();
       undefended.dispose();

@@ -46,11 +46,11 @@ describeEachBackend('explainBatch', () => {
     const targets = [order[0]!, order[1]!, order[9]!];
     const before = tf.memory().numTensors;
     const seen = new Set<number>();
-    const batched = await explainBatch(model as never, x, targets, { steps: 150, onStep: (_s, live) => void seen.add(live.item) });
+    const batched = await explainBatch(model, x, targets, { steps: 150, onStep: (_s, live) => void seen.add(live.item) });
     expect(seen).toEqual(new Set([0, 1, 2]));
     expect(batched.map((r) => r.target)).toEqual(targets);
     for (const [i, c] of targets.entries()) {
-      const single = await explain(model as never, x, c, { steps: 150 });
+      const single = await explain(model, x, c, { steps: 150 });
       await expectSame(batched[i]!, single);
       single.dispose();
     }
@@ -66,12 +66,12 @@ describeEachBackend('explainBatch', () => {
     const digits = [0, 5, 11].map((i) => mnistDigit(i));
     const batch = tf.stack(digits.map((d) => d.x)) as tf.Tensor4D;
     const before = tf.memory().numTensors;
-    const batched = await explainBatch(model as never, batch, 'top', { game: 'deletion', steps: 60, batchSize: 2 });
+    const batched = await explainBatch(model, batch, 'top', { game: 'deletion', steps: 60, batchSize: 2 });
     expect(batched).toHaveLength(3);
     for (const [i, d] of digits.entries()) {
       expect(batched[i]!.mask.shape).toEqual([1, 28, 28, 1]);
       expect(batched[i]!.target).toBe(d.label);
-      const single = await explain(model as never, tf.slice(batch, i, 1), 'top', { game: 'deletion', steps: 60 });
+      const single = await explain(model, tf.slice(batch, i, 1), 'top', { game: 'deletion', steps: 60 });
       await expectSame(batched[i]!, single);
       single.dispose();
     }
@@ -85,10 +85,10 @@ describeEachBackend('explainBatch', () => {
     const before = tf.memory().numTensors;
     // A guard that backs off as soon as the goal is missed: restores happen often.
     const options = { steps: 60, readEvery: 1, parameterization: 'sigmoid', backoff: { after: 1, maxBackoffs: 8 } } as const;
-    const batched = await explainBatch(model as never, x, [0, 4, 9], options);
+    const batched = await explainBatch(model, x, [0, 4, 9], options);
     expect(batched.some((r) => r.backoffs > 0)).toBe(true);
     for (const [i, c] of [0, 4, 9].entries()) {
-      const single = await explain(model as never, x, c, options);
+      const single = await explain(model, x, c, options);
       await expectSame(batched[i]!, single);
       single.dispose();
     }
@@ -101,12 +101,12 @@ describeEachBackend('explainBatch', () => {
     const { x } = mnistDigit(0);
     const before = tf.memory().numTensors;
     const batch = tf.stack([x, x]);
-    await expect(explainBatch(model as never, x, [])).rejects.toThrow(/explainBatch.*targets.*empty/);
-    await expect(explainBatch(model as never, batch, [1, 2, 3])).rejects.toThrow(/targets.*one target per image \(2\)/);
-    await expect(explainBatch(model as never, x, [1], { batchSize: 0 })).rejects.toThrow(FgvisArgumentError);
-    await expect(explainBatch(model as never, x, [1], { batchSize: 0 })).rejects.toThrow(/options\.batchSize/);
-    await expect(explainBatch(model as never, x, [11])).rejects.toThrow(/target.*\[0, 9\]/);
-    await expect(explainBatch(model as never, x, [1], { stepz: 3 } as never)).rejects.toThrow(/did you mean 'steps'/);
+    await expect(explainBatch(model, x, [])).rejects.toThrow(/explainBatch.*targets.*empty/);
+    await expect(explainBatch(model, batch, [1, 2, 3])).rejects.toThrow(/targets.*one target per image \(2\)/);
+    await expect(explainBatch(model, x, [1], { batchSize: 0 })).rejects.toThrow(FgvisArgumentError);
+    await expect(explainBatch(model, x, [1], { batchSize: 0 })).rejects.toThrow(/options\.batchSize/);
+    await expect(explainBatch(model, x, [11])).rejects.toThrow(/target.*\[0, 9\]/);
+    await expect(explainBatch(model, x, [1], { stepz: 3 } as never)).rejects.toThrow(/did you mean 'steps'/);
     // A model that only takes one input at a time.
     const single = (e: tf.Tensor4D) => {
       if (e.shape[0] !== 1) throw new Error(`expected batch 1, got ${e.shape[0]}`);
@@ -127,7 +127,7 @@ describeEachBackend('explainBatch', () => {
     const before = tf.memory().numTensors;
     const controller = new AbortController();
     const reason = new Error('stop');
-    const run = explainBatch(model as never, x, [0, 1], {
+    const run = explainBatch(model, x, [0, 1], {
       steps: 50,
       onStep: (s) => {
         if (s.step === 4) controller.abort(reason);

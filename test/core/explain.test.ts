@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { explain, explainBatch, type ExplainLive, type ExplainStep } from '../../src';
 import { loadMnistModel, mnistDigit } from '../fixtures/mnist';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
+import { DEFAULT_GATED_KERNELS } from '../../src/filter';
 import { describeEachBackend, useBackend } from '../backends';
 import { GRAPH_FIXTURE_CLASSES, fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 
@@ -21,7 +21,7 @@ function residualNet(classes = 4) {
 }
 
 /** Registry entries the defense touches, to check they are restored. */
-const registrySnapshot = () => DEFAULT_FILTERED_ACTIVATIONS.map((k) => tf.getGradient(k));
+const registrySnapshot = () => DEFAULT_GATED_KERNELS.map((k) => tf.getGradient(k));
 
 describeEachBackend('explain: the public contract', () => {
   it('returns a mask, explanation and saliency with the documented shapes and ranges, and frees them on dispose', async () => {
@@ -59,7 +59,7 @@ describeEachBackend('explain: the public contract', () => {
     expect(r.history).toHaveLength(r.steps);
     expect(r.history[0]!.score).toBeCloseTo(r.scores.image, 4);
     expect(r.history[0]!.l1).toBe(1);
-    expect(r.filtered).toBe(3); // 2 activations and a convolution's output
+    expect(r.gatedOutputs).toBe(3); // 2 activations and a convolution's output
     expect(r.game).toBe('preservation');
     expect(r.lambda).toBeGreaterThan(0);
     r.dispose();
@@ -99,7 +99,7 @@ describeEachBackend('explain: the public contract', () => {
     const x = fixtureImage([1, 16, 16, 3]);
     const before = tf.memory().numTensors;
     const r = await explain(model, x, 'top', { steps: 15 });
-    expect(r.filtered).toBeGreaterThanOrEqual(4);
+    expect(r.gatedOutputs).toBeGreaterThanOrEqual(4);
     expect(r.target).toBeLessThan(GRAPH_FIXTURE_CLASSES);
     expect(r.history.length).toBe(15);
     r.dispose();
@@ -118,10 +118,10 @@ describeEachBackend('explain: the public contract', () => {
     });
     const x = tf.randomUniform([8, 8, 3], 0, 1, 'float32', 9);
     const before = tf.memory().numTensors;
-    const r = await explain(model as never, x, 1, { steps: 10, scores: 'logits' });
+    const r = await explain(model, x, 1, { steps: 10, scores: 'logits' });
     // conv relu (its output before the bias too), ReLU(maxValue) = Relu then ClipByValue, LeakyReLU;
     // the bias add before the relu and the Relu before ClipByValue need no gate of their own.
-    expect(r.filtered).toBe(4);
+    expect(r.gatedOutputs).toBe(4);
     expect(r.target).toBe(1);
     r.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -132,8 +132,8 @@ describeEachBackend('explain: the public contract', () => {
     const w = tf.randomNormal([27, 2], 0, 1, 'float32', 1);
     const model = (x: tf.Tensor4D) => tf.softmax(tf.matMul(tf.maximum(tf.reshape(x, [1, 27]), 0), w));
     const r = await explain(model, tf.randomUniform([3, 3, 3], 0, 1, 'float32', 2), 0, { steps: 3 });
-    expect(r.filtered).toBe(0);
-    expect(r.warnings.join(' ')).toMatch(/no activation kernel to filter/);
+    expect(r.gatedOutputs).toBe(0);
+    expect(r.warnings.join(' ')).toMatch(/no gated kernel to filter/);
     r.dispose();
   });
 
@@ -154,10 +154,10 @@ describeEachBackend('explain: the public contract', () => {
     await expect(explain(model, x, 4)).rejects.toThrow("Error in explain: target must be 'top' or an integer class index in [0, 3], got 4");
     await expect(explain(model, x, 1.5)).rejects.toThrow(/got 1.5/);
     await expect(explain(model, x, -1)).rejects.toThrow(/got -1/);
-    await expect(explain(model, x, 'best' as never)).rejects.toThrow(/got "best"/);
+    await expect(explain(model, x, 'best')).rejects.toThrow(/got "best"/);
     await expect(explain(model, x, 0, { step: 3 } as never)).rejects.toThrow(/did you mean 'steps'/);
     await expect(explain(model, x, 0, { reference: wrongReference })).rejects.toThrow(/options.reference must have the input's shape/);
-    await expect(explain((() => tf.zeros([1, 2, 2])) as never, x, 0)).rejects.toThrow(/output must have shape \[1, classes\], got \[1,2,2\]/);
+    await expect(explain(() => tf.zeros([1, 2, 2]), x, 0)).rejects.toThrow(/output must have shape \[1, classes\], got \[1,2,2\]/);
     await expect(explain(model, x, 0, { outputNode: 'logits' })).rejects.toThrow(/outputNode applies only/);
     expect(tf.memory().numTensors).toBe(before);
     const disposed = tf.ones([2, 2, 3]);
@@ -243,7 +243,7 @@ describeEachBackend('explain: the public contract', () => {
     const r = await explain(model, x, 1, { steps: 5, game: 'deletion', lambda: 0, parameterization: 'sigmoid', earlyStop: false, learningRate: 1 });
     const m = await r.mask.data();
     expect(Math.min(...m)).toBeLessThan(0.99);
-    expect(r.filtered).toBe(1);
+    expect(r.gatedOutputs).toBe(1);
     r.dispose();
   });
 

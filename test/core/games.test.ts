@@ -33,8 +33,8 @@ describeEachBackend('the two games on every class of a trained classifier', () =
     const { x, label } = digitOf(c);
     expect(label).toBe(c);
     const before = tf.memory().numTensors;
-    const r = await explain(model as never, x, c, { steps: 120 });
-    expect(r.filtered).toBe(7); // 3 activations and 4 layer outputs
+    const r = await explain(model, x, c, { steps: 120 });
+    expect(r.gatedOutputs).toBe(7); // 3 activations and 4 layer outputs
     expect(lossWentDown(r)).toBe(true);
     // The automatic lambda's goal: at most 0.01 below the image's score (a little slack
     // for the unmodified model's fused kernels versus the traced pass).
@@ -47,7 +47,7 @@ describeEachBackend('the two games on every class of a trained classifier', () =
 
   it.each(CLASSES)('deletion drives the score of class %i down by removing a small part', async (c) => {
     const { x } = digitOf(c);
-    const r = await explain(model as never, x, c, { game: 'deletion', steps: 150 });
+    const r = await explain(model, x, c, { game: 'deletion', steps: 150 });
     expect(lossWentDown(r)).toBe(true);
     expect(r.scores.explanation).toBeLessThan(0.5 * r.scores.image);
     expect(r.scores.explanation).toBeLessThanOrEqual(r.goal!.score + 1e-3);

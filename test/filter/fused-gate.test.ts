@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_KERNELS } from '../../src/filter';
 
 /** The oracle gates the activations only: hook exactly those. */
-const ORACLE = { activations: ACTIVATION_KERNELS };
+const ORACLE = { gatedKernels: ACTIVATION_KERNELS };
 import { expect, it } from 'vitest';
 import { captureBounds, withGradientFilter } from '../../src/filter';
 import { NonNegativeBound } from '../../src/filter/bounds';

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../../src/kernels';
 import { getGradient, type GradConfig } from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
+import { DEFAULT_GATED_KERNELS } from '../../src/filter';
 import type { ReferenceActivation } from '../fixtures/graph-model';
 import { plainActivation } from '../fixtures/graph-model';
 
@@ -119,7 +119,7 @@ export function classScore(c: number): (y: tf.Tensor) => tf.Scalar {
 
 /** The gradient configs of the activation family, to check they are restored by identity. */
 export function snapshotRegistry(): Map<string, GradConfig | undefined> {
-  return new Map(DEFAULT_FILTERED_ACTIVATIONS.map((k) => [k, getGradient(k) ?? undefined]));
+  return new Map(DEFAULT_GATED_KERNELS.map((k) => [k, getGradient(k) ?? undefined]));
 }
 
 export function expectRegistryRestored(snapshot: Map<string, GradConfig | undefined>): void {

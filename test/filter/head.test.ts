@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { captureBounds, PassThroughBound, withGradientFilter, type ActivationBounds } from '../../src/filter';
+import { captureBounds, PassThroughBound, withGradientFilter, type GateBounds } from '../../src/filter';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, HEAD_CLASSES, HEAD_INPUT_SHAPE, makeHeadGraphModels } from '../fixtures/graph-model';
 import { inputGradientKernelsFor, maxAbs, maxAbsDiff } from './harness';
@@ -48,7 +48,7 @@ describeEachBackend('the classification layer is not gated', (backend) => {
     g0.dispose();
     return { ge, bounds };
   };
-  const kinds = (b: ActivationBounds) => b.entries.map((e) => `${e.kernel}${e instanceof PassThroughBound ? ' (pass)' : ''} [${e.shape.join(',')}]`);
+  const kinds = (b: GateBounds) => b.entries.map((e) => `${e.kernel}${e instanceof PassThroughBound ? ' (pass)' : ''} [${e.shape.join(',')}]`);
 
   it('gates the same outputs, and filters the gradient alike, with a dense and with a 1x1-convolution head', () => {
     const x = fixtureImage(HEAD_INPUT_SHAPE, 3);
@@ -57,14 +57,14 @@ describeEachBackend('the classification layer is not gated', (backend) => {
     const dense = run(nets.dense, x, e);
     const conv = run(nets.conv1x1, x, e);
     const spatial = run(nets.spatial, x, e);
-    expect(conv.bounds.gatedCount).toBe(dense.bounds.gatedCount);
+    expect(conv.bounds.gatedOutputs).toBe(dense.bounds.gatedOutputs);
     // The head's convolution and bias are matched and passed through.
     expect(kinds(conv.bounds).slice(0, 2)).toEqual([`Add (pass) [1,1,1,${HEAD_CLASSES}]`, `Conv2D (pass) [1,1,1,${HEAD_CLASSES}]`]);
     expect(kinds(dense.bounds)[0]).toBe(`Add (pass) [1,${HEAD_CLASSES}]`);
     // The same function, the same gates: the same filtered gradient.
     expect(maxAbsDiff(conv.ge, dense.ge)).toBeLessThan(1e-5 * Math.max(1, maxAbs(dense.ge)));
     // Class evidence at every position: its convolution and bias are gated.
-    expect(spatial.bounds.gatedCount).toBe(dense.bounds.gatedCount + 2);
+    expect(spatial.bounds.gatedOutputs).toBe(dense.bounds.gatedOutputs + 2);
     expect(kinds(spatial.bounds).slice(0, 2)).toEqual([`Add [1,4,4,${HEAD_CLASSES}]`, `Conv2D [1,4,4,${HEAD_CLASSES}]`]);
     for (const r of [dense, conv, spatial]) {
       r.ge.dispose();
@@ -80,8 +80,8 @@ describeEachBackend('the classification layer is not gated', (backend) => {
     const before = tf.memory().numTensors;
     const dense = run((t) => graphs.dense.execute(t) as tf.Tensor, x, e);
     const conv = run((t) => graphs.conv.execute(t) as tf.Tensor, x, e);
-    expect(dense.bounds.gatedCount).toBeGreaterThan(0);
-    expect(conv.bounds.gatedCount).toBe(dense.bounds.gatedCount);
+    expect(dense.bounds.gatedOutputs).toBeGreaterThan(0);
+    expect(conv.bounds.gatedOutputs).toBe(dense.bounds.gatedOutputs);
     expect(kinds(conv.bounds).slice(0, 2)).toEqual([`Add (pass) [1,1,1,${HEAD_CLASSES}]`, `Conv2D (pass) [1,1,1,${HEAD_CLASSES}]`]);
     expect(maxAbsDiff(conv.ge, dense.ge)).toBeLessThan(1e-5 * Math.max(1, maxAbs(dense.ge)));
     for (const r of [dense, conv]) {

@@ -63,7 +63,7 @@ describeEachBackend('the defense gates layer outputs, except the input normalisa
       'Add (pass)', 'MaxPool', 'Relu', 'Add (pass)', 'Add', 'Conv2D', 'Relu', 'Add (pass)', 'Conv2D', 'Add (pass)',
     ]);
     // The residual add and the first bias add feed a ReLU directly: its gate implies theirs.
-    expect(bounds.gatedCount).toBe(6);
+    expect(bounds.gatedOutputs).toBe(6);
 
     // The oracle: the same model with an explicit gate after each hidden output (the
     // two passed-through adds included: skipping them must change nothing), bounds from x.
@@ -79,7 +79,7 @@ describeEachBackend('the defense gates layer outputs, except the input normalisa
     }))(e));
     const oracle = gatedAt(HIDDEN);
     const { result: ge, gated } = withGradientFilter(bounds, () => grad(e));
-    expect(gated.activations).toBe(6);
+    expect(gated.gatedOutputs).toBe(6);
     const plain = grad(e);
     // The gates changed the gradient here (else the comparison says little), and exactly as the oracle's.
     expect(maxAbsDiff(plain, oracle)).toBeGreaterThan(1e-3);
@@ -100,10 +100,10 @@ describeEachBackend('the defense gates layer outputs, except the input normalisa
     const before = tf.memory().numTensors;
     const filter = new GradientFilter();
     const g0 = wrap(() => filter.run(() => tf.grad((t: tf.Tensor) => model(t))(x)));
-    expect(filter.count).toBe(6);
-    expect(filter.lastStats!.activations).toBe(6);
+    expect(filter.gatedOutputs).toBe(6);
+    expect(filter.lastStats!.gatedOutputs).toBe(6);
     const g1 = wrap(() => filter.run(() => tf.grad((t: tf.Tensor) => model(t))(e)));
-    expect(filter.lastStats!.activations).toBe(6);
+    expect(filter.lastStats!.gatedOutputs).toBe(6);
     expect(filter.lastStats!.elements).toBe(5 * (8 * 8 * 4) + 4 * 4 * 4);
     filter.dispose();
     tf.dispose([g0, g1]);

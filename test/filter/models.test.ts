@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_KERNELS, PassThroughBound } from '../../src/filter';
 
 /** The oracle gates the activations only: hook exactly those. */
-const ORACLE = { activations: ACTIVATION_KERNELS };
+const ORACLE = { gatedKernels: ACTIVATION_KERNELS };
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -252,7 +252,7 @@ describeEachBackend('gradient filter on models vs an independent oracle', (backe
 
       // Filter at e and compare with the oracle.
       const { result: ge, gated } = withGradientFilter(bounds, () => inputGrad(e), { measureBlocked: true });
-      expect(gated.activations).toBe(c.activations.length - passed);
+      expect(gated.gatedOutputs).toBe(c.activations.length - passed);
       const stats = { blocked: 0, total: 0 };
       const go = wrapped(() => oracleGradient(c.reference, e, ob, score, stats));
       const plainE = inputGrad(e);
@@ -305,17 +305,17 @@ describeEachBackend('gradient filter on models vs an independent oracle', (backe
     const mid = tf.memory().numTensors;
     // Another model: both end in Selu, but of another shape.
     expect(() => withGradientFilter(bounds, () => grad(zooCase, xz))).toThrow(FgvisModelError);
-    expect(() => withGradientFilter(bounds, () => grad(zooCase, xz))).toThrow(/activation #1 of the backward pass is Selu \[1,4,4,6\], but captured bound #1 is Selu \[1,6\]/);
+    expect(() => withGradientFilter(bounds, () => grad(zooCase, xz))).toThrow(/gated output #1 of the backward pass is Selu \[1,4,4,6\], but captured bound #1 is Selu \[1,6\]/);
     // Same model, another input shape.
-    expect(() => withGradientFilter(bounds, () => grad(fn, x16))).toThrow(/activation #2 of the backward pass is Relu6 \[1,8,8,6\], but captured bound #2 is Relu6 \[1,4,4,6\]/);
+    expect(() => withGradientFilter(bounds, () => grad(fn, x16))).toThrow(/gated output #2 of the backward pass is Relu6 \[1,8,8,6\], but captured bound #2 is Relu6 \[1,4,4,6\]/);
     // Fewer activations than bounds (a prefix of the model).
     const fewer = (z: tf.Tensor) =>
       tf.grad((v: tf.Tensor) => tf.sum(tf.selu(tf.add(tf.matMul(tf.ones([1, 6]), fnWeights.wd as tf.Tensor2D), tf.mean(v)))))(z);
-    expect(() => withGradientFilter(bounds, () => fewer(x))).toThrow(/visited 1 activation output\(s\), but 5 bound\(s\) were captured/);
+    expect(() => withGradientFilter(bounds, () => fewer(x))).toThrow(/visited 1 gated output\(s\), but 5 bound\(s\) were captured/);
     // More activations than bounds.
     const { result: r1, bounds: one } = captureBounds(() => fewer(x), ORACLE);
     r1.dispose();
-    expect(() => withGradientFilter(one, () => grad(fn, x))).toThrow(/more activation outputs than the 1 captured/);
+    expect(() => withGradientFilter(one, () => grad(fn, x))).toThrow(/more gated outputs than the 1 captured/);
     one.dispose();
     expect(tf.memory().numTensors).toBe(mid);
     expectRegistryRestored(snap);

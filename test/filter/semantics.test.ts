@@ -7,15 +7,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ACTIVATION_KERNELS } from '../../src/filter';
 
 /** The oracle gates the activations only: hook exactly those. */
-const ORACLE = { activations: ACTIVATION_KERNELS };
+const ORACLE = { gatedKernels: ACTIVATION_KERNELS };
 import { getGradient } from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { FgvisArgumentError, FgvisModelError } from '../../src/util/errors';
 import {
-  ActivationBounds,
+  GateBounds,
   assertGradientsRegistered,
   captureBounds,
-  DEFAULT_FILTERED_ACTIVATIONS,
+  DEFAULT_GATED_KERNELS,
   GradientFilter,
   withGradientFilter,
 } from '../../src/filter';
@@ -131,7 +131,7 @@ describeEachBackend('gradient filter semantics', () => {
       const plainAtET = tf.grad(f)(e);
       const plainAtE = plainAtET.dataSync();
       const { result: ge, gated } = withGradientFilter(bounds, () => tf.grad(f)(e));
-      expect(gated.activations).toBe(1);
+      expect(gated.gatedOutputs).toBe(1);
       expect(gated.elements).toBe(c.x.length);
       const got = ge.dataSync();
       c.e.forEach((ev, i) => {
@@ -193,10 +193,10 @@ describeEachBackend('gradient filter semantics', () => {
     const before = tf.memory().numTensors;
     const filter = new GradientFilter(ORACLE);
     expect(filter.bounds).toBeNull();
-    expect(filter.count).toBe(0);
+    expect(filter.gatedOutputs).toBe(0);
     const g0 = filter.run(() => tf.grad(f)(x));
-    expect(filter.count).toBe(1);
-    expect(filter.lastStats).toEqual({ activations: 1, elements: 5 });
+    expect(filter.gatedOutputs).toBe(1);
+    expect(filter.lastStats).toEqual({ gatedOutputs: 1, activations: 1, elements: 5 });
     const g1 = filter.run(() => tf.grad(f)(e));
     const got = g1.dataSync();
     c.inside.forEach((inside, i) => {
@@ -335,9 +335,9 @@ describeEachBackend('gradient filter contract', () => {
     expect(() => withGradientFilter(bounds, () => captureBounds(() => 1))).toThrow(/inside withGradientFilter/);
     expectRegistryRestored(snap);
     expect(() => captureBounds(1 as unknown as () => number)).toThrow(FgvisArgumentError);
-    expect(() => withGradientFilter({} as ActivationBounds, () => 1)).toThrow(/bounds must be ActivationBounds/);
-    expect(() => captureBounds(() => 1, { activations: ['relu'] })).toThrow(/no registered gradient/);
-    expect(() => new GradientFilter({ activations: 'Relu' as unknown as string[] })).toThrow(FgvisArgumentError);
+    expect(() => withGradientFilter({} as GateBounds, () => 1)).toThrow(/bounds must be GateBounds/);
+    expect(() => captureBounds(() => 1, { gatedKernels: ['relu'] })).toThrow(/no registered gradient/);
+    expect(() => new GradientFilter({ gatedKernels: 'Relu' as unknown as string[] })).toThrow(FgvisArgumentError);
     bounds.dispose();
     expect(() => withGradientFilter(bounds, () => 1)).toThrow(/disposed/);
     x.dispose();
@@ -359,17 +359,17 @@ describeEachBackend('gradient filter contract', () => {
   it('hooks only the configured kernels; none seen means zero activations', () => {
     const x = tf.tensor1d([1, -2, 3]);
     const f = (y: tf.Tensor) => tf.sum(tf.leakyRelu(tf.relu(y), 0.1));
-    const { result, bounds } = captureBounds(() => tf.grad(f)(x), { activations: ['LeakyRelu'] });
+    const { result, bounds } = captureBounds(() => tf.grad(f)(x), { gatedKernels: ['LeakyRelu'] });
     expect(bounds.entries.map((b) => b.kernel)).toEqual(['LeakyRelu']);
-    expect(bounds.activations).toEqual(['LeakyRelu']);
+    expect(bounds.kernels).toEqual(['LeakyRelu']);
     // Filtering defaults to the capture's list.
     const { result: r2, gated } = withGradientFilter(bounds, () => tf.grad(f)(x));
-    expect(gated.activations).toBe(1);
+    expect(gated.gatedOutputs).toBe(1);
     const sig = (y: tf.Tensor) => tf.sum(tf.sigmoid(y));
     const { result: r3, bounds: none } = captureBounds(() => tf.grad(sig)(x));
     expect(none.size).toBe(0);
     const { result: r4, gated: g0 } = withGradientFilter(none, () => tf.grad(sig)(x));
-    expect(g0.activations).toBe(0);
+    expect(g0.gatedOutputs).toBe(0);
     tf.dispose([x, result, r2, r3, r4]);
     bounds.dispose();
     none.dispose();
@@ -377,7 +377,7 @@ describeEachBackend('gradient filter contract', () => {
 
   it('explains how to register gradients when none are registered', () => {
     expect(ACTIVATION_KERNELS).toEqual(['Relu', 'Relu6', 'LeakyRelu', 'Elu', 'Prelu', 'Selu', 'ClipByValue']);
-    expect(DEFAULT_FILTERED_ACTIVATIONS).toEqual([...ACTIVATION_KERNELS, 'Conv2D', 'DepthwiseConv2dNative', 'Add', 'MaxPool']);
+    expect(DEFAULT_GATED_KERNELS).toEqual([...ACTIVATION_KERNELS, 'Conv2D', 'DepthwiseConv2dNative', 'Add', 'MaxPool']);
     const original = getGradient('Relu');
     const restore = swapGradients(new Map([['Relu', null]]));
     try {

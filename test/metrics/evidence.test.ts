@@ -43,7 +43,7 @@ describeEachBackend('adversarialEvidenceTest', () => {
     expect(r.scores.reference).toBeCloseTo((await probs(a.f, zeros))[least]!, 6);
     zeros.dispose();
     expect(r.margin).toBeCloseTo(r.scores.undefended - r.scores.defended, 12);
-    expect(r.filtered).toBeGreaterThan(0);
+    expect(r.gatedOutputs).toBeGreaterThan(0);
     // The scores are those of the explanations on the unmodified model.
     const { defended, undefended } = r.explanations!;
     expect((await probs(a.f, defended.explanation))[least]).toBeCloseTo(r.scores.defended, 5);

@@ -59,10 +59,10 @@ describeEachBackend('adaptModel', () => {
     });
     expect(modelKind(model)).toBe('layers');
     const input = x();
-    const s = await adaptModel(model as never, input);
+    const s = await adaptModel(model, input);
     expect(s.kind).toBe('layers');
     expect(s.scoreKind).toBe('probabilities');
-    await expect(adaptModel(model as never, tf.zeros([1, 5, 4, 3]) as tf.Tensor4D)).rejects.toThrow(/must match the model's input shape \[\?,4,4,3\], got \[1,5,4,3\]/);
+    await expect(adaptModel(model, tf.zeros([1, 5, 4, 3]) as tf.Tensor4D)).rejects.toThrow(/must match the model's input shape \[\?,4,4,3\], got \[1,5,4,3\]/);
     model.dispose();
   });
 

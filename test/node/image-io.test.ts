@@ -33,7 +33,7 @@ describe('PNG encode / decode', () => {
   });
 
   it('decodes greyscale PNGs to 8-bit RGBA', () => {
-    const png = new PNG({ width: 2, height: 1, colorType: 0, inputColorType: 0, bitDepth: 8 } as never);
+    const png = new PNG({ width: 2, height: 1, colorType: 0, inputColorType: 0, bitDepth: 8 });
     png.data = Buffer.from([0, 0, 0, 255, 200, 200, 200, 255]);
     const grey = PNG.sync.write(png, { colorType: 0 });
     const im = decodeImage(grey);

@@ -1,17 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { colormap, createImage, crop, drawImage, heatmap, overlay, resize, toRGBA, type RGBAImage } from '../../src/render';
+import { FgvisArgumentError } from '../../src/util/errors';
+import { seededRandom } from '../../src/util/random';
 
 const px = (im: RGBAImage, x: number, y: number): number[] => Array.from(im.data.subarray((y * im.width + x) * 4, (y * im.width + x) * 4 + 4));
 const rgb = (c: readonly number[]): number[] => [c[0], c[1], c[2]];
 
 function randomImage(width: number, height: number, seed = 1): RGBAImage {
-  const data = new Uint8ClampedArray(width * height * 4);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    data[i] = (s >>> 16) & 255;
-  }
+  const rnd = seededRandom(seed);
+  const data = Uint8ClampedArray.from({ length: width * height * 4 }, () => Math.floor(rnd() * 256));
   return { width, height, data };
 }
 
@@ -159,5 +157,29 @@ describe('resize, crop, drawImage', () => {
     expect(px(dst, 0, 0)).toEqual([0, 0, 255, 255]);
     drawImage(dst, createImage(1, 1, [255, 255, 255, 128]), 0, 0, { mode: 'over' });
     expect(px(dst, 0, 0)).toEqual([128, 128, 255, 255]);
+  });
+});
+
+describe('argument errors', () => {
+  it('render functions throw FgvisArgumentError naming the function and the argument', () => {
+    const img = createImage(2, 2);
+    const cases: Array<[() => unknown, string, string]> = [
+      [() => heatmap([1, 2, 3], 2, 2), 'heatmap', 'values'],
+      [() => colormap('jet' as never), 'colormap', 'name'],
+      [() => resize(img, 2, 2, { method: 'cubic' as never }), 'resize', 'options.method'],
+      [() => crop(img, 0, 0, 3, 1), 'crop', 'rectangle'],
+      [() => overlay(img, img, { alpha: 2 }), 'overlay', 'options.alpha'],
+      [() => drawImage(img, null as never, 0, 0), 'drawImage', 'src'],
+    ];
+    for (const [call, fn, argument] of cases) {
+      let error: unknown;
+      try {
+        call();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `${fn} ${argument}`).toBeInstanceOf(FgvisArgumentError);
+      expect({ fn: (error as FgvisArgumentError).fn, argument: (error as FgvisArgumentError).argument }).toEqual({ fn, argument });
+    }
   });
 });

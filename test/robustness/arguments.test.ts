@@ -50,7 +50,9 @@ import {
   trapezoidAuc,
   withGradientFilter,
   withInputGradientKernels,
-  ActivationBounds,
+  GateBounds,
+  type ExplainableModel,
+  type Target,
 } from '../../src';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,9 +169,11 @@ describe('explain', () => {
       ['options.game', 'got "preserve"', { game: 'preserve' }],
       ['options.optimizer', 'got "rmsprop"', { optimizer: 'rmsprop' }],
       ['options.defense', 'got "yes"', { defense: 'yes' }],
-      ['options.activations', 'got "Relu"', { activations: 'Relu' }],
+      ['options.gatedKernels', 'got "Relu"', { gatedKernels: 'Relu' }],
+      ['options.gatedKernels', 'contains "relu"', { gatedKernels: ['relu'] }],
+      ['options.gatedKernels', 'got an array of length 1', { gatedKernels: [1] }],
       ['options.activations', 'contains "relu"', { activations: ['relu'] }],
-      ['options.activations', 'got an array of length 1', { activations: [1] }],
+      ['options.activations', 'deprecated name of options.gatedKernels', { activations: ['Relu'], gatedKernels: ['Relu'] }],
       ['options.reference', 'got "zeros"', { reference: 'zeros' }],
       ['options.reference', 'got Infinity', { reference: Infinity }],
       ['options.reference', 'one per channel (3), got 2 values', { reference: [0.5, 0.5] }],
@@ -258,15 +262,15 @@ describe('the pieces', () => {
   });
 
   table('captureBounds, withGradientFilter, GradientFilter, withInputGradientKernels', () => {
-    const bounds = new ActivationBounds([], ['Relu']);
-    const gone = new ActivationBounds([], ['Relu']);
+    const bounds = new GateBounds([], ['Relu']);
+    const gone = new GateBounds([], ['Relu']);
     gone.dispose();
     return [
       ['captureBounds', 'f', 'got undefined', () => captureBounds(undefined as never)],
       ['captureBounds', 'f', 'got 3', () => captureBounds(3 as never)],
       ['captureBounds', 'options', 'got "Relu"', () => captureBounds(() => 0, 'Relu' as never)],
-      ['captureBounds', 'options.activations', 'contains "relu"', () => captureBounds(() => 0, { activations: ['relu'] })],
-      ['captureBounds', 'options.activations', 'got "Relu"', () => captureBounds(() => 0, { activations: 'Relu' as never })],
+      ['captureBounds', 'options.gatedKernels', 'contains "relu"', () => captureBounds(() => 0, { gatedKernels: ['relu'] })],
+      ['captureBounds', 'options.gatedKernels', 'got "Relu"', () => captureBounds(() => 0, { gatedKernels: 'Relu' as never })],
       ['captureBounds', 'options.activation', "did you mean 'activations'", () => captureBounds(() => 0, { activation: ['Relu'] } as never)],
       ['captureBounds', 'options.measureBlocked', 'got "yes"', () => captureBounds(() => 0, { measureBlocked: 'yes' as never })],
       ['captureBounds', 'f', 'Promise', () => captureBounds(async () => 0)],
@@ -277,7 +281,8 @@ describe('the pieces', () => {
       ['withGradientFilter', 'options.fuse', "did you mean 'fused'", () => withGradientFilter(bounds, () => 0, { fuse: false } as never)],
       ['withGradientFilter', 'options.fused', 'got 1', () => withGradientFilter(bounds, () => 0, { fused: 1 as never })],
       ['GradientFilter', 'options', 'got 5', () => new GradientFilter(5 as never)],
-      ['GradientFilter', 'options.activations', 'got an array of length 1', () => new GradientFilter({ activations: [''] })],
+      ['GradientFilter', 'options.gatedKernels', 'got an array of length 1', () => new GradientFilter({ gatedKernels: [''] })],
+      ['GradientFilter', 'options.gatedKernels', 'contains "relu"', () => new GradientFilter({ gatedKernels: ['relu'] })],
       ['GradientFilter', 'options.activations', 'contains "relu"', () => new GradientFilter({ activations: ['relu'] })],
       ['GradientFilter', 'options.activation', "did you mean 'activations'", () => new GradientFilter({ activation: ['Relu'] } as never)],
       ['GradientFilter.run', 'f', 'got null', () => new GradientFilter().run(null as never)],
@@ -344,31 +349,32 @@ describe('the pieces', () => {
 describe('baselines', () => {
   table('every baseline names itself and the bad argument', () => {
     const m = net.model;
-    const baselines: Array<[string, (model: never, input: never, target: never, options?: never) => Promise<unknown>]> = [
-      ['gradientSaliency', gradientSaliency as never],
-      ['smoothGrad', smoothGrad as never],
-      ['integratedGradients', integratedGradients as never],
-      ['gradCam', gradCam as never],
-      ['occlusion', occlusion as never],
-      ['meaningfulPerturbation', meaningfulPerturbation as never],
+    type Baseline = (model: ExplainableModel, input: tf.Tensor, target: Target, options?: object) => Promise<unknown>;
+    const baselines: Array<[string, Baseline]> = [
+      ['gradientSaliency', gradientSaliency],
+      ['smoothGrad', smoothGrad],
+      ['integratedGradients', integratedGradients],
+      ['gradCam', gradCam],
+      ['occlusion', occlusion],
+      ['meaningfulPerturbation', meaningfulPerturbation],
     ];
     const rows: Row[] = [];
     for (const [name, method] of baselines) {
       rows.push(
-        [name, 'model', 'got null', () => method(null as never, x as never, 0 as never)],
-        [name, 'input', 'got rank 2', () => method(m as never, keep(tf.zeros([6, 6])) as never, 0 as never, (name === 'gradCam' ? { split: { features: (v: tf.Tensor) => v, head: m } } : undefined) as never)],
-        [name, 'input', 'got dtype int32', () => method(m as never, keep(tf.zeros([6, 6, 3], 'int32')) as never, 0 as never)],
-        [name, 'input', 'disposed', () => method(m as never, disposed() as never, 0 as never)],
-        [name, 'input', 'got NaN', () => method(m as never, keep(tf.fill([6, 6, 3], NaN)) as never, 0 as never)],
-        [name, 'options', 'got "fast"', () => method(m as never, x as never, 0 as never, 'fast' as never)],
-        [name, 'options.scores', 'got "probs"', () => method(m as never, x as never, 0 as never, { scores: 'probs' } as never)],
-        [name, /options\.scroes/, "did you mean 'scores'", () => method(m as never, x as never, 0 as never, { scroes: 'auto' } as never)],
+        [name, 'model', 'got null', () => method(null as never, x, 0)],
+        [name, 'input', 'got rank 2', () => method(m, keep(tf.zeros([6, 6])), 0, name === 'gradCam' ? { split: { features: (v: tf.Tensor) => v, head: m } } : undefined)],
+        [name, 'input', 'got dtype int32', () => method(m, keep(tf.zeros([6, 6, 3], 'int32')), 0)],
+        [name, 'input', 'disposed', () => method(m, disposed(), 0)],
+        [name, 'input', 'got NaN', () => method(m, keep(tf.fill([6, 6, 3], NaN)), 0)],
+        [name, 'options', 'got "fast"', () => method(m, x, 0, 'fast' as never)],
+        [name, 'options.scores', 'got "probs"', () => method(m, x, 0, { scores: 'probs' })],
+        [name, /options\.scroes/, "did you mean 'scores'", () => method(m, x, 0, { scroes: 'auto' })],
       );
       if (name !== 'gradCam') {
         rows.push(
-          [name, 'target', 'got 4', () => method(m as never, x as never, 4 as never)],
-          [name, 'target', 'got -1', () => method(m as never, x as never, -1 as never)],
-          [name, 'target', 'got "cat"', () => method(m as never, x as never, 'cat' as never)],
+          [name, 'target', 'got 4', () => method(m, x, 4)],
+          [name, 'target', 'got -1', () => method(m, x, -1)],
+          [name, 'target', 'got "cat"', () => method(m, x, 'cat')],
         );
       }
     }
@@ -377,7 +383,7 @@ describe('baselines', () => {
       ['smoothGrad', 'options.noise', 'got -1', () => smoothGrad(m, x, 0, { noise: -1 })],
       ['smoothGrad', 'options.sample', "did you mean 'samples'", () => smoothGrad(m, x, 0, { sample: 3 } as never)],
       ['integratedGradients', 'options.steps', 'got 0', () => integratedGradients(m, x, 0, { steps: 0 })],
-      ['integratedGradients', 'options.baseline', 'got [2,2]', () => integratedGradients(m, x, 0, { baseline: keep(tf.zeros([2, 2])) as never })],
+      ['integratedGradients', 'options.baseline', 'got [2,2]', () => integratedGradients(m, x, 0, { baseline: keep(tf.zeros([2, 2])) })],
       ['integratedGradients', 'options.rule', 'got "simpson"', () => integratedGradients(m, x, 0, { rule: 'simpson' as never })],
       ['gradCam', 'options.split', 'function model', () => gradCam(m, x, 0)],
       ['gradCam', 'options.split', 'function model', () => gradCam(m, x, 0, { layer: 'conv' })],
@@ -397,7 +403,7 @@ describe('metrics', () => {
     const m = net.model;
     const s = keep(tf.ones([6, 6]) as tf.Tensor2D);
     const region = Array.from({ length: 6 }, (_, r) => Array.from({ length: 6 }, (_, c) => r < 3 && c < 3));
-    const method = gradientSaliency as never;
+    const method = gradientSaliency;
     return [
       ['deletionInsertion', 'saliency', 'got [5,5]', () => deletionInsertion(m, x, keep(tf.ones([5, 5])) as tf.Tensor2D, 0)],
       ['deletionInsertion', 'saliency', 'got rank 3', () => deletionInsertion(m, x, keep(tf.ones([6, 6, 1])) as never, 0)],

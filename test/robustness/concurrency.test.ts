@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { explain, gradientSaliency, smoothGrad, type ExplainOptions, type ExplainableModel } from '../../src';
+import { seededRandom } from '../../src/util/random';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 import { bits, expectRegistriesRestored, expectRestored, registrySnapshot, rejection, reportCounts, smallNet, snapshot, uniform } from './helpers';
@@ -35,7 +36,7 @@ async function outcome(job: Job, extra: ExplainOptions = {}): Promise<Record<str
       lambda: r.lambda,
       steps: r.steps,
       history: r.history,
-      filtered: r.filtered,
+      filtered: r.gatedOutputs,
       target: r.target,
     };
   } finally {
@@ -45,10 +46,10 @@ async function outcome(job: Job, extra: ExplainOptions = {}): Promise<Record<str
 
 /** A random pause of 0-2 event-loop turns, so that interleavings vary between the runs. */
 function jitter(seed: number): () => Promise<void> {
-  let s = seed;
+  const rnd = seededRandom(seed);
   return async () => {
-    s = (s * 1103515245 + 12345) >>> 0;
-    for (let i = 0; i < s % 3; i++) await new Promise((r) => setImmediate(r));
+    const turns = Math.floor(rnd() * 3);
+    for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
   };
 }
 
@@ -81,7 +82,7 @@ describeEachBackend('concurrency', () => {
       { model: net.model, input: x, target: 'top', options: { steps: 10, game: 'deletion', reference: 'noise', seed: 3 } },
       { model: net2.model, input: x, target: 1, options: { steps: 8, parameterization: 'sigmoid', lambda: 0.3 } },
       { model: graph, input: gx, target: 'top', options: { steps: 8, readEvery: 3 } },
-      { model: layers as never, input: lx, target: 2, options: { steps: 9, optimizer: 'sgd', reference: 'blur', blurSigma: 1 } },
+      { model: layers, input: lx, target: 2, options: { steps: 9, optimizer: 'sgd', reference: 'blur', blurSigma: 1 } },
     ];
   });
   afterAll(() => {

@@ -19,6 +19,7 @@ import {
   pointingGame,
   smoothGrad,
   type ExplainOptions,
+  type ExplainableModel,
 } from '../../src';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
@@ -94,7 +95,7 @@ describeEachBackend('disposal', () => {
       for (const v of variants) {
         const o = input === gx && v.reference instanceof tf.Tensor ? { ...v, reference: 'zero' as const } : v;
         const before = snapshot();
-        const r = await explain(model as never, input, 'top', { steps: 4, ...o });
+        const r = await explain(model, input, 'top', { steps: 4, ...o });
         r.dispose();
         expectRestored(before);
       }
@@ -112,7 +113,7 @@ describeEachBackend('disposal', () => {
       () => explain(net.model, x4, 0, { reference: ref4, signal: c.signal, onStep: (s) => void (s.step === 2 && c.abort()) }),
       () => explain((v) => tf.tidy(() => tf.mul(net.model(v), tf.scalar(NaN))), x3, 0),
       () => explain(net.model, x3, 9, { reference: ref }),
-      () => explain(layers as never, x3, 0, { reference: ref4, outputNode: 'nope' }),
+      () => explain(layers, x3, 0, { reference: ref4, outputNode: 'nope' }),
     ];
     for (const f of failures) {
       const before = snapshot();
@@ -125,7 +126,7 @@ describeEachBackend('disposal', () => {
   it('baselines and metrics never dispose or modify user tensors', async () => {
     const calls: Array<() => Promise<{ dispose?: () => void } | unknown>> = [
       () => gradientSaliency(net.model, x3, 0),
-      () => smoothGrad(layers as never, x4, 0, { samples: 3 }),
+      () => smoothGrad(layers, x4, 0, { samples: 3 }),
       () => integratedGradients(net.model, x3, 0, { steps: 4, baseline: ref }),
       () => occlusion(net.model, x4, 0, { patchSize: 2, reference: ref4 }),
       () => meaningfulPerturbation(net.model, x3, 0, { steps: 3, upsample: 2, reference: ref }),
@@ -187,7 +188,7 @@ describeEachBackend('determinism', () => {
     tf.dispose([x, gx]);
   });
 
-  async function run(model: never, input: tf.Tensor, options: ExplainOptions): Promise<number[][]> {
+  async function run(model: ExplainableModel, input: tf.Tensor, options: ExplainOptions): Promise<number[][]> {
     const r = await explain(model, input, 'top', options);
     const out = [Array.from(await bits(r.mask)), Array.from(await bits(r.saliency)), r.history.map((h) => h.loss)];
     r.dispose();
@@ -196,20 +197,20 @@ describeEachBackend('determinism', () => {
 
   it('the same seed gives the same result, also after other runs; another seed gives another', async () => {
     const before = snapshot();
-    const cases: Array<[never, tf.Tensor, ExplainOptions]> = [
-      [net.model as never, x, { steps: 15, reference: 'noise', seed: 5 }],
-      [net.model as never, x, { steps: 15, game: 'deletion', parameterization: 'sigmoid' }],
-      [graph as never, gx, { steps: 8, reference: 'noise', seed: 5, optimizer: 'sgd' }],
+    const cases: Array<[ExplainableModel, tf.Tensor, ExplainOptions]> = [
+      [net.model, x, { steps: 15, reference: 'noise', seed: 5 }],
+      [net.model, x, { steps: 15, game: 'deletion', parameterization: 'sigmoid' }],
+      [graph, gx, { steps: 8, reference: 'noise', seed: 5, optimizer: 'sgd' }],
     ];
     const first = [];
     for (const [m, i, o] of cases) first.push(await run(m, i, o));
     // Other work in between (other models, other seeds), then the same again, in reverse order.
-    await run(graph as never, gx, { steps: 3, reference: 'noise', seed: 99 });
+    await run(graph, gx, { steps: 3, reference: 'noise', seed: 99 });
     for (let k = cases.length - 1; k >= 0; k--) {
       const [m, i, o] = cases[k]!;
       expect(await run(m, i, o), `case ${k}`).toEqual(first[k]);
     }
-    const other = await run(net.model as never, x, { steps: 15, reference: 'noise', seed: 6 });
+    const other = await run(net.model, x, { steps: 15, reference: 'noise', seed: 6 });
     expect(other[0]).not.toEqual(first[0]![0]);
     const s1 = await smoothGrad(net.model, x, 0, { samples: 4, seed: 3 });
     const s2 = await smoothGrad(net.model, x, 0, { samples: 4, seed: 3 });

@@ -73,7 +73,7 @@ describeEachBackend('models that cannot be explained', () => {
       ['NaN on the image', (v) => tf.mul(tf.mean(v, [1, 2]), NaN), /non-finite score on the input/],
     ];
     for (const [, model, pattern] of outputs) {
-      await fails(() => explain(((v: tf.Tensor4D) => tf.tidy(() => model(v) as tf.Tensor)) as never, x, 0, { steps: 2 }), FgvisModelError, pattern);
+      await fails(() => explain(((v: tf.Tensor4D) => tf.tidy(() => model(v) as tf.Tensor)), x, 0, { steps: 2 }), FgvisModelError, pattern);
     }
     const g = await wrongOutputModel();
     await fails(() => explain(g, x8, 0, { steps: 2 }), FgvisModelError, /output must have shape \[1, classes\], got \[1,8,3\]/);
@@ -87,7 +87,7 @@ describeEachBackend('models that cannot be explained', () => {
     const before = snapshot();
     const r = await explain(g, x8, 0, { outputNode: 'probs', steps: 3 });
     await expectValid(r, [SIZE, SIZE, 3]);
-    expect(r.filtered).toBe(1);
+    expect(r.gatedOutputs).toBe(1);
     r.dispose();
     expectRestored(before);
     g.dispose();
@@ -96,8 +96,8 @@ describeEachBackend('models that cannot be explained', () => {
     const a = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'a' }).apply(flat) as tfl.SymbolicTensor;
     const b = tfl.layers.dense({ units: 2, activation: 'softmax', name: 'b' }).apply(flat) as tfl.SymbolicTensor;
     const layers = tfl.model({ inputs: input, outputs: [a, b] });
-    await fails(() => explain(layers as never, x, 0), FgvisArgumentError, /outputNode is required: the LayersModel has 2 outputs \(a, b\)/);
-    await fails(() => explain(layers as never, x, 0, { outputNode: 'c' }), FgvisArgumentError, /must be one of the LayersModel's outputs \(a, b\), got "c"/);
+    await fails(() => explain(layers, x, 0), FgvisArgumentError, /outputNode is required: the LayersModel has 2 outputs \(a, b\)/);
+    await fails(() => explain(layers, x, 0, { outputNode: 'c' }), FgvisArgumentError, /must be one of the LayersModel's outputs \(a, b\), got "c"/);
     layers.dispose();
   });
 
@@ -171,12 +171,12 @@ describeEachBackend('models that cannot be explained', () => {
     await fails(() => explain(g, x8, 0, { outputNode: 'probs' }), FgvisModelError, /the model threw when called on a \[1,8,8,3\] input/);
     const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [6, 6, 3] }), tfl.layers.dense({ units: 3, activation: 'softmax' })] });
     m.dispose();
-    await fails(() => explain(m as never, x, 0), FgvisModelError, /the model threw when called on a \[1,6,6,3\] input/);
+    await fails(() => explain(m, x, 0), FgvisModelError, /the model threw when called on a \[1,6,6,3\] input/);
   });
 
   it('a LayersModel with a declared input shape and a mismatching image', async () => {
     const m = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [8, 8, 3] }), tfl.layers.dense({ units: 3, activation: 'softmax' })] });
-    await fails(() => explain(m as never, x, 0), FgvisArgumentError, /input must match the model's input shape \[\?,8,8,3\], got \[1,6,6,3\]/);
+    await fails(() => explain(m, x, 0), FgvisArgumentError, /input must match the model's input shape \[\?,8,8,3\], got \[1,6,6,3\]/);
     m.dispose();
   });
 
@@ -208,8 +208,8 @@ describeEachBackend('models that cannot be explained', () => {
     for (const model of hidden) {
       const before = snapshot();
       const r = await explain(model, x, 0, { steps: 3 });
-      expect(r.filtered).toBe(0);
-      expect(r.warnings.join(' ')).toMatch(/the defense found no activation kernel to filter .* the explanation is undefended/);
+      expect(r.gatedOutputs).toBe(0);
+      expect(r.warnings.join(' ')).toMatch(/the defense found no gated kernel to filter .* the explanation is undefended/);
       await expectValid(r, [6, 6, 3]);
       r.dispose();
       expectRestored(before);

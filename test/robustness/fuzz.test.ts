@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { explain, FgvisArgumentError, resolveExplainOptions, type ExplainOptions } from '../../src';
-import { DEFAULT_FILTERED_ACTIVATIONS, LAYER_OUTPUT_KERNELS } from '../../src/filter';
+import { DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS } from '../../src/filter';
 import { decodeImage, decodeImageAsync, FgvisImageError, FgvisModelFileError, fileIOHandler, loadModelFromDisk, sniffImageFormat } from '../../src/node';
 import { describeEachBackend, useBackend } from '../backends';
 import { writeTinyClassifier } from '../cli/fixtures';
@@ -200,7 +200,7 @@ const validOption = fc.oneof(
   fc.record({ readEvery: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ earlyStop: fc.oneof(fc.constant(false), fc.record({ patience: fc.integer({ min: 1, max: 3 }), minSteps: fc.integer({ min: 1, max: 3 }) })) }),
   fc.record({ backoff: fc.oneof(fc.constant(false), fc.record({ after: fc.integer({ min: 1, max: 3 }) })) }),
-  fc.record({ activations: fc.subarray([...DEFAULT_FILTERED_ACTIVATIONS]) }),
+  fc.record({ gatedKernels: fc.subarray([...DEFAULT_GATED_KERNELS]) }),
   fc.record({ autoLambda: fc.record({ tolerance: fc.double({ min: 0, max: 0.5, noNaN: true }) }, { requiredKeys: [] }) }),
 );
 
@@ -217,7 +217,7 @@ const invalidOption: fc.Arbitrary<[string, Record<string, unknown>]> = fc.oneof(
     ['reference', { reference: 'zeros' }],
     ['blurSigma', { blurSigma: -1 }],
     ['readEvery', { readEvery: 0 }],
-    ['activations', { activations: ['relu'] }],
+    ['gatedKernels', { gatedKernels: ['relu'] }],
     ['parameterization', { parameterization: 'softmax' }],
     ['seed', { seed: Infinity }],
     ['earlyStop', { earlyStop: { patience: 0 } }],
@@ -340,15 +340,15 @@ describeEachBackend('fuzz', (backend) => {
             expect(r.history.map((h) => h.step)).toEqual(Array.from({ length: r.steps }, (_, i) => i + 1));
             expect(r.history.every((h) => [h.loss, h.score, h.l1, h.lambda].every(Number.isFinite))).toBe(true);
             expect(r.target).toBeLessThan(built.classes);
-            const hooked = options.activations ?? DEFAULT_FILTERED_ACTIVATIONS;
+            const hooked = options.gatedKernels ?? DEFAULT_GATED_KERNELS;
             const expected = options.defense === false ? 0 : built.kernels.filter((k) => hooked.includes(k)).length;
             // Layer outputs (convolutions, adds, pooling) in the list are gated too, where the model has them.
             if (options.defense !== false && hooked.some((k) => LAYER_OUTPUT_KERNELS.includes(k))) {
-              expect(r.filtered, `filtered (${built.kernels.join(',')})`).toBeGreaterThanOrEqual(expected);
+              expect(r.gatedOutputs, `filtered (${built.kernels.join(',')})`).toBeGreaterThanOrEqual(expected);
             } else {
-              expect(r.filtered, `filtered (${built.kernels.join(',')})`).toBe(expected);
+              expect(r.gatedOutputs, `filtered (${built.kernels.join(',')})`).toBe(expected);
             }
-            expect(r.warnings.some((w) => /no activation kernel to filter/.test(w))).toBe(options.defense !== false && r.filtered === 0);
+            expect(r.warnings.some((w) => /no gated kernel to filter/.test(w))).toBe(options.defense !== false && r.gatedOutputs === 0);
           } finally {
             r.dispose();
           }
@@ -365,7 +365,7 @@ describeEachBackend('fuzz', (backend) => {
   });
 
   it('option validation on arbitrary values: a result or an FgvisArgumentError, nothing else', () => {
-    const keys = ['game', 'lambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference', 'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed', 'readEvery', 'autoLambda'];
+    const keys = ['game', 'lambda', 'steps', 'learningRate', 'optimizer', 'defense', 'activations', 'reference', 'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed', 'readEvery', 'autoLambda', 'gatedKernels'];
     fc.assert(
       fc.property(fc.oneof(fc.anything(), fc.dictionary(fc.constantFrom(...keys, 'stpes', 'x'), fc.anything())), (o) => {
         try {

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, expect } from 'vitest';
 import { clearInputGradientCache } from '../../src/kernels';
-import { DEFAULT_FILTERED_ACTIVATIONS } from '../../src/filter';
+import { DEFAULT_GATED_KERNELS } from '../../src/filter';
 import { FgvisArgumentError, FgvisModelError } from '../../src';
 import { seededRandom } from '../../src/util/random';
 
@@ -29,7 +29,7 @@ const BACKEND_NAMES = ['cpu', 'wasm'] as const;
 
 /** Every kernel name known to a backend, plus the activation family and the patched kernels. */
 function kernelNames(): Set<string> {
-  const names = new Set<string>([...DEFAULT_FILTERED_ACTIVATIONS, ...PATCHED_KERNELS]);
+  const names = new Set<string>([...DEFAULT_GATED_KERNELS, ...PATCHED_KERNELS]);
   for (const b of BACKEND_NAMES) for (const k of tf.getKernelsForBackend(b)) names.add(k.kernelName);
   return names;
 }

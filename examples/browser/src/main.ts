@@ -69,7 +69,7 @@ interface RunReport {
   target: string;
   scores?: Explanation['scores'];
   lambda?: number;
-  filtered?: number;
+  gatedOutputs?: number;
   tensorsBefore: number;
   tensorsAfter?: number;
   error?: string;
@@ -496,7 +496,7 @@ async function run(): Promise<void> {
     const pictures = await drawResult(model, result.evidence, result.saliency);
     ui.progress.value = 1;
     Object.assign(report, {
-      state: 'done', steps: result.steps, seconds, msPerStep, scores: result.scores, lambda: result.lambda, filtered: result.filtered,
+      state: 'done', steps: result.steps, seconds, msPerStep, scores: result.scores, lambda: result.lambda, gatedOutputs: result.gatedOutputs,
     });
     setStats([
       ['Model', model.label],
@@ -510,7 +510,7 @@ async function run(): Promise<void> {
       ['λ', fmt(result.lambda, 5)],
       ['Steps', `${result.steps} of ${steps}${result.steps < steps ? ' (early stop)' : ''}`],
       ['Time', `${fmtTime(seconds)} (${msPerStep.toFixed(0)} ms/step)`],
-      ['Filtered activations', String(result.filtered)],
+      ['Gated layer outputs', String(result.gatedOutputs)],
     ]);
     // The figure's bitmap font is ASCII only.
     const ascii = (t: string) => t.replace(/×/g, 'x').replace(/[^\x20-\x7e]/g, '?');

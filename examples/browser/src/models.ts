@@ -1,11 +1,13 @@
 /**
- * The demo's built-in models (served from installed packages by the
- * fgvis-assets Vite plugin), their class names and their exact preprocessing,
- * mirroring fgvis's Node registry (`src/node/builtin-models.ts`), plus models
- * loaded from a `model.json` URL.
+ * The demo's models: the built-in ones from fgvis's registry
+ * (`src/model/registry.ts`: class names, input size, value range, exact
+ * preprocessing), served from installed packages by the fgvis-assets Vite
+ * plugin, plus models loaded from a `model.json` URL.
  */
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { withLabels } from '../../../src/model/labels';
+import { imagePreprocessor, modelSpec, type ModelSpec } from '../../../src/model/registry';
 import type { RGBAImage } from '../../../src/render';
 import { checkedModelHandler } from './model-url';
 import { tf } from './tfjs-setup';
@@ -25,78 +27,49 @@ export interface DemoModel {
   /** One line for the page. */
   description: string;
   /** Model input [height, width, channels]. */
-  inputSize: [number, number, number];
+  inputSize: readonly [number, number, number];
   /** Class names in output order. */
-  classes: string[];
+  classes: readonly string[];
   /** Range of the model's input values (for showing the explanation). */
   range: ValueRange;
   /** Whether the model expects a face crop (the page then suggests one). */
   wantsFace: boolean;
   /** The model's own preprocessing: RGBA picture to a new [1,H,W,C] float32 tensor. */
   preprocess(image: RGBAImage): tf.Tensor4D;
-  /** Load the model on the active backend. */
+  /** Load the model on the active backend (it carries its class names). */
   load(): Promise<GraphModel | LayersModel>;
-}
-
-/** RGB of an RGBA image as float32 [1,H,W,3] in 0..255 (alpha dropped, as `tf.browser.fromPixels`). */
-export function rgbTensor(image: RGBAImage): tf.Tensor4D {
-  const { width, height, data } = image;
-  const rgb = new Float32Array(width * height * 3);
-  for (let p = 0, s = 0; p < rgb.length; p += 3, s += 4) {
-    rgb[p] = data[s]!;
-    rgb[p + 1] = data[s + 1]!;
-    rgb[p + 2] = data[s + 2]!;
-  }
-  return tf.tensor4d(rgb, [1, height, width, 3], 'float32');
 }
 
 /** A URL relative to the page (works under any base path of a static build). */
 export const asset = (path: string): string => new URL(path, document.baseURI).href;
 
-/** nsfwjs's `NSFWJS.infer`: RGB / 255, then resizeBilinear to size x size with alignCorners = true (unless already that size). */
-function nsfwjsPreprocess(size: number) {
-  return (image: RGBAImage): tf.Tensor4D =>
-    tf.tidy(() => {
-      const x = tf.div(rgbTensor(image), 255) as tf.Tensor4D;
-      if (image.width === size && image.height === size) return x;
-      return tf.image.resizeBilinear(x, [size, size], true);
-    });
+/** A built-in model of the registry, served by the fgvis-assets plugin under `models/<name>/`. */
+function builtin(spec: ModelSpec, label: string, description: string): DemoModel {
+  return {
+    id: spec.name,
+    label,
+    description,
+    inputSize: spec.inputSize,
+    classes: spec.classes,
+    range: { min: spec.range[0], max: spec.range[1] },
+    wantsFace: spec.wantsFace,
+    preprocess: spec.preprocess,
+    load: async () => withLabels(await loadGraphModel(asset(`models/${spec.name}/model.json`)), spec.classes),
+  };
 }
 
-/** human's emotion preprocessing: [0,1], resizeBilinear 64x64 (alignCorners = false), grey = RGB . (0.2989, 0.587, 0.114), then (g - 0.5) * 2. */
-function emotionPreprocess(image: RGBAImage): tf.Tensor4D {
-  return tf.tidy(() => {
-    const x = tf.div(rgbTensor(image), 255) as tf.Tensor4D;
-    const resized = tf.image.resizeBilinear(x, [64, 64], false);
-    const grey = tf.sum(tf.mul(resized, tf.tensor1d([0.2989, 0.587, 0.114])), 3, true);
-    return tf.mul(tf.sub(grey, 0.5), 2) as tf.Tensor4D;
-  });
-}
-
+/** The registry's GraphModels (the fgvis-assets plugin serves those). */
 export const BUILTIN_MODELS: DemoModel[] = [
-  {
-    id: 'emotion',
-    label: 'Facial expression (mini-Xception, 64×64 grey)',
-    description: "@vladmandic/human's emotion model: 7 facial expressions from a 64×64 grey face crop; fast on every backend.",
-    inputSize: [64, 64, 1],
-    classes: ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'],
-    range: { min: -1, max: 1 },
-    wantsFace: true,
-    preprocess: emotionPreprocess,
-    load: () => loadGraphModel(asset('models/emotion/model.json')),
-  },
-  {
-    id: 'nsfw-mobilenet-v2-graph',
-    label: 'Content classes (MobileNetV2, 224×224 RGB)',
-    description:
-      "nsfwjs's MobileNetV2Mid GraphModel (fused convolutions, residual adds): 5 content classes from a 224×224 RGB picture. Slower: about 20 forward passes a step.",
-    inputSize: [224, 224, 3],
-    classes: ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy'],
-    range: { min: 0, max: 1 },
-    wantsFace: false,
-    preprocess: nsfwjsPreprocess(224),
-    load: () => loadGraphModel(asset('models/nsfw-mobilenet-v2-graph/model.json')),
-  },
+  builtin(
+    modelSpec('emotion'),
+    'Facial expression (mini-Xception, 64×64 grey)',
+    "@vladmandic/human's emotion model: 7 facial expressions from a 64×64 grey face crop; fast on every backend.",
+  ),
+  builtin(
+    modelSpec('nsfw-mobilenet-v2-graph'),
+    'Content classes (MobileNetV2, 224×224 RGB)',
+    "nsfwjs's MobileNetV2Mid GraphModel (fused convolutions, residual adds): 5 content classes from a 224×224 RGB picture. Slower: about 20 forward passes a step.",
+  ),
 ];
 
 /** Input value ranges offered for a model loaded from a URL. */
@@ -129,12 +102,7 @@ export async function urlModel(url: string, range: ValueRange): Promise<{ model:
     const y = (loaded as GraphModel).predict(tf.zeros([1, h, w, c])) as tf.Tensor | tf.Tensor[];
     return (Array.isArray(y) ? y[0]! : y).shape.at(-1) ?? 0;
   });
-  const preprocess = (image: RGBAImage): tf.Tensor4D =>
-    tf.tidy(() => {
-      let x: tf.Tensor4D = tf.image.resizeBilinear(tf.div(rgbTensor(image), 255) as tf.Tensor4D, [h, w], false);
-      if (c === 1) x = tf.sum(tf.mul(x, tf.tensor1d([0.2989, 0.587, 0.114])), 3, true);
-      return tf.add(tf.mul(x, range.max - range.min), range.min) as tf.Tensor4D;
-    });
+  const preprocess = imagePreprocessor({ height: h, width: w, channels: c, range: [range.min, range.max] });
   const model: DemoModel = {
     id: 'url',
     label: url,

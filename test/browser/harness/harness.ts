@@ -7,7 +7,7 @@
 import { getGradient, getKernel } from '@tensorflow/tfjs-core';
 import { BUILTIN_MODELS, asset } from '../../../examples/browser/src/models';
 import { backendInfo, BACKENDS, hasWebGPU, tf, useBackend, type BackendName } from '../../../examples/browser/src/tfjs-setup';
-import { captureBounds, DEFAULT_FILTERED_ACTIVATIONS, explain, explainBatch, withGradientFilter, type ExplainOptions } from '../../../src/index';
+import { captureBounds, DEFAULT_GATED_KERNELS, explain, explainBatch, withGradientFilter, type ExplainOptions } from '../../../src/index';
 import { crop, type RGBAImage } from '../../../src/render';
 import { createFixture, FIXTURE_OPTIONS, FIXTURE_TARGET } from '../fixture';
 
@@ -24,7 +24,7 @@ const PATCHED_KERNELS = [
 function snapshot(): Map<string, unknown> {
   const backend = tf.getBackend();
   const m = new Map<string, unknown>();
-  for (const name of DEFAULT_FILTERED_ACTIVATIONS) m.set(`gradient ${name}`, getGradient(name));
+  for (const name of DEFAULT_GATED_KERNELS) m.set(`gradient ${name}`, getGradient(name));
   for (const name of PATCHED_KERNELS) m.set(`kernel ${name}@${backend}`, getKernel(name, backend));
   return m;
 }
@@ -102,7 +102,7 @@ const harness = {
       atX: Array.from(await gx.data()),
       plain: Array.from(await plainT.data()),
       filtered: Array.from(await ge.data()),
-      gatedActivations: gated.activations,
+      gatedOutputs: gated.gatedOutputs,
     };
     tf.dispose([x, e, gx, plainT, ge]);
     bounds.dispose();
@@ -125,7 +125,7 @@ const harness = {
         target: r.target,
         steps: r.steps,
         lambda: r.lambda,
-        filtered: r.filtered,
+        gatedOutputs: r.gatedOutputs,
         scores: r.scores,
         maskMean: r.maskMean,
         history: r.history.map((h) => h.score),
@@ -157,7 +157,7 @@ const harness = {
     try {
       const targets = [0, 1];
       const { result: batched, syncReads } = await countSyncReads(() => explainBatch(fx.model, fx.input, targets, FIXTURE_OPTIONS));
-      const out = { maxMaskDiff: 0, steps: [] as [number, number][], targets: batched.map((r) => r.target), filtered: batched.map((r) => r.filtered), syncReads };
+      const out = { maxMaskDiff: 0, steps: [] as [number, number][], targets: batched.map((r) => r.target), gatedOutputs: batched.map((r) => r.gatedOutputs), syncReads };
       for (const [i, c] of targets.entries()) {
         const single = await explain(fx.model, fx.input, c, FIXTURE_OPTIONS);
         const [a, b] = [await batched[i]!.mask.data(), await single.mask.data()];
@@ -239,7 +239,7 @@ const harness = {
       });
       const total = performance.now() - t0;
       const msPerStep = (times.at(-1)! - times[0]!) / (times.length - 1);
-      const out = { msPerStep, firstStepMs: times[0]! - t0, totalMs: total, steps: r.steps, filtered: r.filtered, score: r.scores.explanation };
+      const out = { msPerStep, firstStepMs: times[0]! - t0, totalMs: total, steps: r.steps, gatedOutputs: r.gatedOutputs, score: r.scores.explanation };
       r.dispose();
       return { ...out, leaked: tf.memory().numTensors - tensorsBefore };
     } finally {

@@ -1,5 +1,6 @@
 /**
- * The kernels whose outputs the gradient filter gates by default.
+ * The kernels whose outputs the gradient filter gates by default: the
+ * activations and the other layers' outputs.
  *
  * @packageDocumentation
  */
@@ -49,7 +50,7 @@ export const LAYER_OUTPUT_KERNELS: readonly string[] = Object.freeze(['Conv2D', 
  * (exactly; see `src/filter/redundant.ts`), so a fused convolution, bias and
  * ReLU is gated once at the ReLU and once before its bias.
  *
- * Gating the activations alone (`activations: ACTIVATION_KERNELS`) is
+ * Gating the activations alone (`gatedKernels: ACTIVATION_KERNELS`) is
  * cheaper and enough for plain chains of convolutions and ReLUs (MobileNetV2
  * here), but not for a network with linear residual branches: on the emotion
  * model, explaining its least likely class reached a score of 0.89-0.95 with
@@ -59,4 +60,7 @@ export const LAYER_OUTPUT_KERNELS: readonly string[] = Object.freeze(['Conv2D', 
  *
  * Kernel names are case-sensitive (`'Relu'`, not `'relu'`).
  */
-export const DEFAULT_FILTERED_ACTIVATIONS: readonly string[] = Object.freeze([...ACTIVATION_KERNELS, ...LAYER_OUTPUT_KERNELS]);
+export const DEFAULT_GATED_KERNELS: readonly string[] = Object.freeze([...ACTIVATION_KERNELS, ...LAYER_OUTPUT_KERNELS]);
+
+/** @deprecated Renamed {@link DEFAULT_GATED_KERNELS} (it holds more than activations); this alias will be removed. */
+export const DEFAULT_FILTERED_ACTIVATIONS: readonly string[] = DEFAULT_GATED_KERNELS;
