@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { REFERENCE_KINDS } from '../util/reference';
 import { InvalidArgumentError } from 'commander';
 import { closestName } from '../util/errors';
 
@@ -50,6 +51,20 @@ export function parseMaxPixels(value: string): number {
 export function parseInteger(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('must be an integer.');
   return Number(value);
+}
+
+/** What `--reference` takes: a reference by name, `model` (a built-in model's normalised zero), or a colour. */
+export type CliReference = (typeof REFERENCE_KINDS)[number] | 'model' | number[];
+
+/** `--reference`: zero, mean, blur, noise, model, or a colour (one number, or one per channel: `0.5` or `0.485,0.456,0.406`). */
+export function parseReference(value: string): CliReference {
+  const v = value.trim();
+  if ((REFERENCE_KINDS as readonly string[]).includes(v) || v === 'model') return v as CliReference;
+  const colour = v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  if (colour.length === 0 || colour.some((c) => !Number.isFinite(c))) {
+    throw new InvalidArgumentError(`must be one of ${[...REFERENCE_KINDS, 'model'].join(', ')}, or a colour in the model's input space (e.g. 0.5 or 0.485,0.456,0.406).`);
+  }
+  return colour;
 }
 
 /** `--lambda`: `auto` or a non-negative number. */

@@ -16,7 +16,8 @@ import type { TargetSpec } from './args';
 import { ERRORS_FILE, RESULTS_FILE, figureName, openOutput, writeFigure, type OutputFolder } from './dataset/output';
 import { createImageProgress, type ImageProgress } from './dataset/progress';
 import { CliError, EXIT, type ExitCode } from './errors';
-import { locateModel, type ExplainCommandOptions } from './explain-command';
+import { cliReference, locateModel, type ExplainCommandOptions } from './explain-command';
+import type { ExplainSettings } from './explain-image';
 import type { CliIO } from './io';
 
 /** The options of `fgvis explain` with the dataset mode's: `--image` or `--images`. */
@@ -52,7 +53,7 @@ export function explainMode(o: ExplainModeOptions): { one: ExplainCommandOptions
   return { many: { ...o, images: o.images, outDir: o.outDir } };
 }
 
-function manyModel(o: DatasetOptions, builtin: boolean): ManyModel {
+function manyModel(o: Pick<DatasetOptions, 'model' | 'range' | 'size' | 'labels' | 'allowOutsideWeights'>, builtin: boolean): ManyModel {
   return builtin ? o.model : { path: o.model, range: o.range, size: o.size, labels: o.labels, allowWeightsOutsideFolder: o.allowOutsideWeights };
 }
 
@@ -62,7 +63,7 @@ function manyTarget(t: TargetSpec): number | string {
 
 /** The loop: explain the images of `todo`, write each outcome as it comes. Returns [explained, failed]. */
 async function explainAll(
-  o: DatasetOptions,
+  o: Omit<DatasetOptions, 'reference'> & Pick<ExplainSettings, 'reference'>,
   io: CliIO,
   version: string,
   todo: { key: string; path: string }[],
@@ -122,7 +123,9 @@ export async function datasetCommand(o: DatasetOptions, io: CliIO, version: stri
   const t = performance.now();
   const log = (line: string) => o.verbose && io.stderr.write(`fgvis: ${line}\n`);
   // Cheap checks first: a typo should not wait for workers. (Workers use the built-in registry, not io.models.)
-  const builtin = 'builtin' in locateModel(o, io);
+  const where = locateModel(o, io);
+  const builtin = 'builtin' in where;
+  const reference = cliReference(o.reference, where);
   const outDir = resolve(io.cwd, o.outDir);
   const listing = await listImages(o.images, { cwd: io.cwd, exclude: [outDir] });
   if (listing.total === 0) throw new CliError(`no PNG or JPEG images in ${o.images}`, EXIT.NOT_FOUND);
@@ -142,7 +145,7 @@ export async function datasetCommand(o: DatasetOptions, io: CliIO, version: stri
     if (out.unreadable > 0) io.stderr.write(`fgvis: warning: ${out.unreadable} lines of ${resultsPath} are not results; left alone\n`);
     if (todo.length > 0) log(`explaining ${images(todo.length)} with ${workers} worker${workers === 1 ? '' : 's'} on ${o.backend}`);
     progress = createImageProgress(io.stderr, todo.length);
-    [explained, failed] = await explainAll(o, io, version, todo, out, progress, builtin);
+    [explained, failed] = await explainAll({ ...o, reference }, io, version, todo, out, progress, builtin);
   } finally {
     progress?.stop();
     out.close();

@@ -26,6 +26,7 @@ import {
   resolveTarget,
   stem,
   type BackendName,
+  type CliReference,
   type CropRect,
   type RangeName,
   type TargetSpec,
@@ -50,7 +51,8 @@ export interface ExplainCommandOptions {
   crop?: CropRect;
   seed?: number;
   lambda: number | 'auto';
-  reference: Exclude<Reference, tf.Tensor>;
+  /** As given on the command line (`model` is resolved by {@link cliReference}). */
+  reference: CliReference;
   range?: RangeName;
   size?: { width: number; height: number };
   labels?: string;
@@ -88,6 +90,8 @@ export interface ExplainReport {
   maxSteps: number;
   /** Wall-clock seconds of the explanation (model loading excluded). */
   seconds: number;
+  /** What removed pixels became: a reference name, or a colour in the model's input space. */
+  reference: Exclude<Reference, tf.Tensor>;
   /** Whether the defense (gradient filter) was on. */
   defense: boolean;
   /** Layer outputs the defense gated (0 with the defense off). */
@@ -169,6 +173,16 @@ async function readLabels(path: string): Promise<string[]> {
 
 /** The options that say which model and how to feed it. */
 export type ModelOptions = Pick<ExplainCommandOptions, 'model' | 'range' | 'size' | 'labels' | 'allowOutsideWeights' | 'maxPixels'>;
+
+/**
+ * The reference to pass to `explain()`: `--reference model` is the built-in
+ * model's normalised zero (a model.json model must be given a colour instead).
+ */
+export function cliReference(reference: CliReference, where: ReturnType<typeof locateModel>): Exclude<Reference, tf.Tensor> {
+  if (reference !== 'model') return reference;
+  if ('builtin' in where) return [...where.builtin.normalizedZero];
+  throw new CliError("--reference model needs a built-in model; for a model.json model give the colour its normalisation maps to zero, e.g. --reference 0.5", EXIT.USAGE);
+}
 
 /** Find the model: a built-in name, or a model.json (or its folder). Loads nothing. */
 export function locateModel(o: ModelOptions, io: Pick<CliIO, 'cwd' | 'models'>): { builtin: BuiltinModel } | { file: string } {
@@ -269,6 +283,7 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
   const v = o.verbose;
   // Cheap checks first: a typo should not wait for a backend or a model.
   const where = locateModel(o, io);
+  const reference = cliReference(o.reference, where);
   const image = await loadImage(o, io);
   const outName = o.out ?? `fgvis-${stem(o.image)}.png`;
   const outPath = resolve(io.cwd, outName);
@@ -294,12 +309,12 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
     progress = createProgress(io.stderr, o.steps, 'explain');
     let seconds: number;
     try {
-      ({ result, seconds } = await explainInput(prepared, x, resolved.target, o, { signal: io.signal, onStep: progress.onStep }));
+      ({ result, seconds } = await explainInput(prepared, x, resolved.target, { ...o, reference }, { signal: io.signal, onStep: progress.onStep }));
     } finally {
       progress.stop();
     }
     const r = result;
-    const { classLabel, fields, figure } = describeExplanation(prepared, x, input.range, r, seconds, o.image, o);
+    const { classLabel, fields, figure } = describeExplanation(prepared, x, input.range, r, seconds, o.image, { ...o, reference });
     const gatedText = `${r.gatedOutputs} layer output${r.gatedOutputs === 1 ? '' : 's'} gated by the defense`;
     for (const w of r.warnings) io.stderr.write(`fgvis: warning: ${w}\n`);
     await writeOutput(outPath, encodePNG(await figure()), 'figure');

@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import type { Reference } from '../util/reference';
 import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { explain, type Explanation } from '../core/explain';
@@ -17,7 +18,10 @@ import type { ExplainCommandOptions, ExplainReport, PreparedModel } from './expl
 import { explanationFigure } from './figure';
 
 /** The options of `fgvis explain` that shape one explanation (not where it comes from or goes to). */
-export type ExplainSettings = Pick<ExplainCommandOptions, 'game' | 'steps' | 'lambda' | 'reference' | 'defense' | 'seed' | 'crop'>;
+export type ExplainSettings = Pick<ExplainCommandOptions, 'game' | 'steps' | 'lambda' | 'defense' | 'seed' | 'crop'> & {
+  /** The reference, resolved (`--reference model` made a colour: `cliReference`). */
+  reference: Exclude<Reference, tf.Tensor>;
+};
 
 /** The `--json` fields that describe the explanation itself (everything but `fgvis`, `model`, `image` and `figure`). */
 export type ReportFields = Omit<ExplainReport, 'fgvis' | 'model' | 'image' | 'figure'>;
@@ -120,6 +124,7 @@ export function describeExplanation(
     steps: r.steps,
     maxSteps: o.steps,
     seconds: Math.round(seconds * 1000) / 1000,
+    reference: o.reference,
     defense: o.defense,
     gatedOutputs: r.gatedOutputs,
     filtered: r.gatedOutputs,

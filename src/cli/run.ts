@@ -19,6 +19,7 @@ import {
   parseMaxPixels,
   parsePositiveInteger,
   parseRange,
+  parseReference,
   parseShard,
   parseSize,
   parseTarget,
@@ -82,7 +83,11 @@ function buildProgram(io: CliIO, done: (code: ExitCode) => void): Command {
     .option('--crop <x,y,w,h>', 'cut this rectangle out of the image first (pixels of the upright image)', parseCrop)
     .option('--seed <n>', 'seed for anything random (the noise reference)', parseInteger)
     .option('--lambda <value>', "sparsity weight, or 'auto' (adapted to keep or lose the score)", parseLambda, 'auto' as const)
-    .addOption(new Option('--reference <kind>', 'what removed pixels become').choices(['zero', 'mean', 'blur', 'noise']).default('zero'))
+    .addOption(
+      new Option('--reference <kind>', "what removed pixels become: zero, mean, blur, noise, model (a built-in model's normalised zero), or a colour such as 0.5 or 0.485,0.456,0.406")
+        .argParser(parseReference)
+        .default(EXPLAIN_DEFAULTS.reference),
+    )
     .addOption(new Option('--range <range>', `model.json models: input value range, one of ${Object.keys(RANGES).join(' | ')} (default 0,1)`).argParser(parseRange))
     .option('--size <WxH>', "model.json models: input size, when the model's is not fixed", parseSize)
     .option('--labels <file>', 'model.json models: class names, one per line or a JSON array')

@@ -47,6 +47,13 @@ export interface ModelSpec {
   readonly range: readonly [number, number];
   /** Class names, in output order. */
   readonly classes: readonly string[];
+  /**
+   * The input colour (one value per channel) that the model's own input
+   * normalisation maps to zero: the paper's reference r = 0 taken after the
+   * normalisation. Pass it as `explain()`'s `reference` (the CLI's
+   * `--reference model`).
+   */
+  readonly normalizedZero: readonly number[];
   /** Whether the model expects a face crop rather than a whole photo. */
   readonly wantsFace: boolean;
   /**
@@ -173,6 +180,8 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = Object.freeze([
     inputSize: [224, 224, 3],
     range: [0, 1],
     classes: NSFW_CLASSES,
+    // The graph maps [0, 1] to [-1, 1] itself (TF Hub's hub_input: x * 2 - 1): mid grey is its zero.
+    normalizedZero: [0.5, 0.5, 0.5],
     wantsFace: false,
     preprocess: nsfwjsPreprocess(224),
   },
@@ -184,6 +193,8 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = Object.freeze([
     inputSize: [224, 224, 3],
     range: [0, 1],
     classes: NSFW_CLASSES,
+    // Its first layer takes the [0, 1] input as it is (no normalisation layer): black is its zero.
+    normalizedZero: [0, 0, 0],
     wantsFace: false,
     preprocess: nsfwjsPreprocess(224),
   },
@@ -202,6 +213,8 @@ export const MODEL_REGISTRY: readonly ModelSpec[] = Object.freeze([
     inputSize: [64, 64, 1],
     range: [-1, 1],
     classes: EMOTION_CLASSES,
+    // Fed in [-1, 1] (grey 0.5 maps to 0): its zero is mid grey.
+    normalizedZero: [0],
     wantsFace: true,
     preprocess: emotionPreprocess,
   },

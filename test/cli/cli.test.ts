@@ -71,7 +71,7 @@ describe('fgvis explain on the emotion model (astronaut face)', () => {
     expect(Object.keys(report).sort()).toEqual(
       [
         'backend', 'crop', 'defense', 'fgvis', 'figure', 'filtered', 'game', 'gatedOutputs', 'image', 'inputShape', 'lambda', 'maskMean',
-        'maxSteps', 'model', 'scores', 'seconds', 'steps', 'target', 'warnings',
+        'maxSteps', 'model', 'reference', 'scores', 'seconds', 'steps', 'target', 'warnings',
       ].sort(),
     );
     expect(report.model).toBe('emotion');
@@ -130,6 +130,22 @@ describe('fgvis explain on a model.json model', () => {
     // 8x8 magnified 28x to 224; the deletion game shows five panels (the evidence removed, and the image without it).
     expect(pngSize(join(dir, 'out', 'tiny.png')).width).toBe(5 * 224 + 6 * 8);
     expect(pngSize(join(dir, 'tiny1.png')).width).toBe(4 * 224 + 5 * 8);
+  });
+
+  it('--reference takes a name, a colour, or model (a built-in model only)', async () => {
+    const report = async (reference: string) => {
+      const { io, out, err } = captured(dir);
+      const code = await run(['explain', '-m', tinyModel, '-i', smallImage, '--steps', '3', '--backend', 'cpu', '--out', 'ref.png', '--reference', reference, '--json', '-'], io);
+      return { code, err: err.text, report: code === 0 ? JSON.parse(out.text) : null };
+    };
+    expect((await report('0.5,0.25,0')).report.reference).toEqual([0.5, 0.25, 0]);
+    expect((await report('blur')).report.reference).toBe('blur');
+    const model = await report('model');
+    expect(model.code).toBe(2);
+    expect(model.err).toMatch(/--reference model needs a built-in model/);
+    const bad = await report('grey');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--reference.*must be one of zero, mean, blur, noise, model, or a colour/);
   });
 
   it('gives the same result with and without the progress bar', async () => {

@@ -186,7 +186,7 @@ describe('fgvis explain --images', () => {
     expect(b).toEqual(a);
     // The --json fields, with `image` the key and `figure` relative to the output folder.
     expect(Object.keys(a[6]!)).toEqual([
-      'image', 'fgvis', 'model', 'crop', 'inputShape', 'backend', 'target', 'game', 'scores', 'lambda', 'steps', 'maxSteps', 'defense',
+      'image', 'fgvis', 'model', 'crop', 'inputShape', 'backend', 'target', 'game', 'scores', 'lambda', 'steps', 'maxSteps', 'reference', 'defense',
       'gatedOutputs', 'filtered', 'maskMean', 'warnings', 'figure',
     ]);
     expect(a[6]).toMatchObject({ image: 'sub/d6.png', figure: 'sub/d6.png.png', inputShape: [1, 28, 28, 1], maxSteps: 12, backend: 'wasm' });
