@@ -17,23 +17,25 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  adversarialEvidenceTest,
   AUTO_LAMBDA_DEFAULTS,
-  ADVERSARIAL_EVIDENCE_DEFAULTS,
-  BASELINES,
   ACTIVATION_KERNELS,
-  deletionInsertion,
-  DELETION_INSERTION_DEFAULTS,
   EXPLAIN_DEFAULTS,
   explain,
-  explanationAsInputTest,
-  randomizationSanityCheck,
   type Attribution,
   type ExplainableModel,
   type Explanation,
   type ExplainOptions,
-  type RandomizationResult,
 } from '../../src';
+import { BASELINES } from '../../src/baselines';
+import {
+  adversarialEvidenceTest,
+  ADVERSARIAL_EVIDENCE_DEFAULTS,
+  deletionInsertion,
+  DELETION_INSERTION_DEFAULTS,
+  explanationAsInputTest,
+  randomizationSanityCheck,
+  type RandomizationResult,
+} from '../../src/metrics';
 import { writePNG } from '../../src/node';
 import { argmax, inputFor, loadCaseModel, memoryLine, PHOTOS, scoresOf, since, useWasm, type LoadedCaseModel } from './cases';
 import { evaluationGrid } from './grid';

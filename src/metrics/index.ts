@@ -5,11 +5,10 @@
  * explanation-as-input tests.
  *
  * @packageDocumentation
+ * @module fgvis/metrics
  */
 export {
   deletionInsertion,
-  saliencyRanks,
-  trapezoidAuc,
   DELETION_INSERTION_DEFAULTS,
   type DeletionInsertionMode,
   type DeletionInsertionOptions,
@@ -24,7 +23,7 @@ export {
   type PointingGameResult,
   type Region,
 } from './pointing';
-export { pearson, rankData, spearman, topKIntersection } from './correlation';
+export { pearson, spearman, topKIntersection } from './correlation';
 export {
   randomizationSanityCheck,
   RANDOMIZATION_DEFAULTS,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COLORMAP_NAMES, colormap, createColormap, lightness } from '../../src/render';
+import { COLORMAP_NAMES, colormap, createColormap } from '../../src/render';
+import { lightness } from '../../src/render/color-space';
 
 const hex = (rgb: readonly number[]): string => rgb.map((c) => c.toString(16).padStart(2, '0')).join('');
 

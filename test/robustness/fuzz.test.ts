@@ -19,7 +19,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { explain, resolveExplainOptions, type ExplainOptions } from '../../src';
+import { explain, type ExplainOptions } from '../../src';
+import { resolveExplainOptions } from '../../src/core/options';
 import { DEFAULT_FILTERED_ACTIVATIONS, LAYER_OUTPUT_KERNELS } from '../../src/filter';
 import { describeEachBackend } from '../backends';
 import { expectRestored, isFgvisError, reportCounts, snapshot, uniform, values } from './helpers';
