@@ -97,5 +97,6 @@ export { RunControl, metGoal, type BackoffOptions, type EarlyStopOptions, type R
 export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, type ScoreGoal } from './core/lambda';
 
 // ---- the result shape shared with fgvis/baselines, and the errors
-export type { Attribution, AttributionMethod } from './util/attribution';
+export type { Attribution, AttributionMethod, Disposable, DisposableAttribution } from './util/attribution';
 export { FgvisArgumentError, FgvisModelError } from './util/errors';
+export { FgvisVersionError } from './util/tfjs-version';

@@ -28,7 +28,7 @@ const SURFACE: Record<string, { load: () => Promise<Record<string, unknown>>; na
       // the optimiser loop, the automatic lambda and the run control
       'optimize', 'adam', 'sgd', 'AutoLambda', 'AUTO_LAMBDA_DEFAULTS', 'scoreGoal', 'RunControl', 'metGoal',
       // errors
-      'FgvisArgumentError', 'FgvisModelError',
+      'FgvisArgumentError', 'FgvisModelError', 'FgvisVersionError',
     ],
   },
   'fgvis/baselines': {
