@@ -23,7 +23,7 @@ import { meaningfulPerturbation } from './meaningful-perturbation';
 import { occlusion } from './occlusion';
 import { smoothGrad } from './smoothgrad';
 
-export type { Attribution, AttributionMethod } from '../util/attribution';
+export type { Attribution, AttributionMethod, Disposable, DisposableAttribution } from '../util/attribution';
 export type { ChannelReduction, ClassScore, ModelReadOptions, ScoreOption } from './common';
 export { type FeatureSplit } from './features';
 export { gradientSaliency, GRADIENT_SALIENCY_DEFAULTS, type GradientSaliencyOptions, type GradientSaliencyResult } from './gradient';

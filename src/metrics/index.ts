@@ -4,6 +4,15 @@
  * sanity check (Adebayo et al.), and FGVis's adversarial-evidence and
  * explanation-as-input tests.
  *
+ * @example
+ * ```ts
+ * import { explain } from 'fgvis';
+ * import { deletionInsertion } from 'fgvis/metrics';
+ *
+ * using e = await explain(model, image, 'top');
+ * const auc = await deletionInsertion(model, image, e.saliency, e.target); // deletion and insertion curves and AUCs
+ * ```
+ *
  * @packageDocumentation
  * @module fgvis/metrics
  */

@@ -4,6 +4,15 @@
  * bitmap font. Browser-safe (no `node:*`, no tfjs import): the results are
  * `ImageData`-compatible in a browser and encode to PNG with `fgvis/node`.
  *
+ * @example
+ * ```ts
+ * import { heatmap, overlay, panel } from 'fgvis/render';
+ *
+ * const [h, w] = result.saliency.shape;
+ * const map = heatmap(await result.saliency.data(), w, h, { colormap: 'inferno' });
+ * const figure = panel([{ image: map, caption: 'saliency' }]);
+ * ```
+ *
  * @packageDocumentation
  * @module fgvis/render
  */
