@@ -10,7 +10,7 @@
  * no WebGPU), unpacked once into node_modules/.cache. Nothing is downloaded
  * at test time, so `npm ci && npm test` needs nothing but Node.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,6 +77,13 @@ async function packagedChromium(): Promise<ChromiumBinary> {
   const binary = join(dir, 'chromium');
   if (!existsSync(binary)) {
     mkdirSync(dirname(dir), { recursive: true });
+    // Staging folders of unpacks that were killed (older than 10 minutes) go first.
+    for (const name of readdirSync(dirname(dir))) {
+      const stale = join(dirname(dir), name);
+      if (name.startsWith('fgvis-chromium-') && name.includes('.unpacking-') && Date.now() - statSync(stale).mtimeMs > 600_000) {
+        rmSync(stale, { recursive: true, force: true });
+      }
+    }
     const staging = mkdtempSync(`${dir}.unpacking-`);
     // @sparticuz/chromium unpacks into os.tmpdir(), which reads $TMPDIR on every call.
     const saved = process.env.TMPDIR;
