@@ -4,11 +4,11 @@
  * file watching and a private cache.
  *
  * The Chromium: $CHROMIUM_PATH when set; else Debian's package
- * (/usr/bin/chromium, which also offers WebGPU on SwiftShader's Vulkan) when
- * present; else the headless shell that the dev dependency
+ * (/usr/bin/chromium) when present; else the headless shell that the dev dependency
  * `@sparticuz/chromium` carries inside its npm tarball (WebGL2 on SwiftShader,
- * no WebGPU), unpacked once into node_modules/.cache. Nothing is downloaded
- * at test time, so `npm ci && npm test` needs nothing but Node.
+ * and WebGPU on SwiftShader), unpacked once into node_modules/.cache
+ * (FGVIS_CHROMIUM=packaged picks it even where Debian's is installed). Nothing
+ * is downloaded at test time, so `npm ci && npm test` needs nothing but Node.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -126,7 +126,10 @@ export function findChromium(): Promise<ChromiumBinary> {
       if (!existsSync(fromEnv)) throw new Error(`CHROMIUM_PATH points at ${fromEnv}, which does not exist`);
       return { path: fromEnv, source: `$CHROMIUM_PATH (${fromEnv})` };
     }
-    if (existsSync(DEBIAN_CHROMIUM)) return { path: DEBIAN_CHROMIUM, source: `Debian's ${DEBIAN_CHROMIUM}` };
+    // FGVIS_CHROMIUM=packaged tests the bare-machine path where Debian's Chromium is installed too.
+    if (process.env.FGVIS_CHROMIUM !== 'packaged' && existsSync(DEBIAN_CHROMIUM)) {
+      return { path: DEBIAN_CHROMIUM, source: `Debian's ${DEBIAN_CHROMIUM}` };
+    }
     return packagedChromium();
   })();
   return found;
