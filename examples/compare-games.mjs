@@ -5,7 +5,8 @@ import '@tensorflow/tfjs-layers'; // registers tfjs's gradients
 import '@tensorflow/tfjs-backend-wasm';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { crop, explain, heatmap, panel, resize, toRGBA } from 'fgvis';
+import { explain } from 'fgvis';
+import { crop, heatmap, panel, resize, toRGBA } from 'fgvis/render';
 import { builtinModel, readImage, writePNG } from 'fgvis/node';
 
 await tf.setBackend('wasm');

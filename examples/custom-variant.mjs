@@ -7,9 +7,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  GradientFilter, adam, adaptModel, buildLoss, composeExplanation, createMask, crop, heatmap, makeReference,
-  optimize, panel, resize, selectClass, toRGBA, withInputGradientKernels,
+  GradientFilter, adam, adaptModel, buildLoss, composeExplanation, createMask, makeReference, optimize, selectClass,
+  withInputGradientKernels,
 } from 'fgvis';
+import { crop, heatmap, panel, resize, toRGBA } from 'fgvis/render';
 import { builtinModel, readImage, writePNG } from 'fgvis/node';
 
 const LAMBDA = 0.2; // weight of the mask's mean (sparsity)

@@ -6,7 +6,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { explain, heatmap, overlay, panel, toRGBA } from 'fgvis';
+import { explain } from 'fgvis';
+import { heatmap, overlay, panel, toRGBA } from 'fgvis/render';
 import { builtinModel, readImage, writePNG } from 'fgvis/node';
 
 const defaultPhoto = fileURLToPath(new URL('../assets/photos/coffee.png', import.meta.url));

@@ -1,17 +1,21 @@
 // fgvis quick start: which pixels make a facial-expression model call this face "happy"?
-// Run after `npm run build`:  node examples/quickstart.mjs   (writes fgvis-quickstart.png)
+//   node quickstart.mjs face.png   (your photo of a face; writes fgvis-quickstart.png)
+// In the fgvis repository, after `npm run build`: node examples/quickstart.mjs (the astronaut's face)
 import '@tensorflow/tfjs-layers'; // registers tfjs's gradients
 import '@tensorflow/tfjs-backend-wasm';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { crop, explain, heatmap, panel, resize, toRGBA } from 'fgvis';
+import { explain } from 'fgvis';
+import { crop, heatmap, panel, resize, toRGBA } from 'fgvis/render';
 import { builtinModel, readImage, writePNG } from 'fgvis/node';
 
 await tf.setBackend('wasm');
 const emotion = builtinModel('emotion'); // a 64x64 grey CNN from @vladmandic/human, 7 expressions
 const model = await emotion.load();
-const photo = await readImage(fileURLToPath(new URL('../assets/photos/astronaut.png', import.meta.url)));
-const x = emotion.preprocess(crop(photo, 160, 50, 130, 140)); // the face; [1, 64, 64, 1] in [-1, 1]
+const photo = process.argv[2] // your photo, or the face in the repository's portrait of Eileen Collins
+  ? await readImage(process.argv[2])
+  : crop(await readImage(fileURLToPath(new URL('../assets/photos/astronaut.png', import.meta.url))), 160, 50, 130, 140);
+const x = emotion.preprocess(photo); // [1, 64, 64, 1] in [-1, 1]
 
 const result = await explain(model, x, 'top');
 const { scores } = result;

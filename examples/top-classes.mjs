@@ -5,7 +5,8 @@ import '@tensorflow/tfjs-layers'; // registers tfjs's gradients
 import '@tensorflow/tfjs-backend-wasm';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { crop, explainBatch, heatmap, panel, resize } from 'fgvis';
+import { explainBatch } from 'fgvis';
+import { crop, heatmap, panel, resize } from 'fgvis/render';
 import { builtinModel, readImage, writePNG } from 'fgvis/node';
 
 await tf.setBackend('wasm');

@@ -3,20 +3,35 @@
  * for TensorFlow.js image classifiers, with the defense against adversarial
  * evidence. Browser-safe: this entry never imports `node:*`.
  *
+ * This entry holds the method: {@link explain}, {@link explainBatch}, the
+ * pieces they are built from (the mask, the gradient filter, the loss, the
+ * optimiser loop with the automatic lambda, the input-gradient kernels), their
+ * types and the errors. The rest lives in its own entry point:
+ * `fgvis/baselines`, `fgvis/metrics`, `fgvis/render` and (Node only) `fgvis/node`.
+ *
+ * @example
+ * ```ts
+ * import '@tensorflow/tfjs-layers'; // registers tfjs's gradients
+ * import '@tensorflow/tfjs-backend-wasm';
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { explain } from 'fgvis';
+ *
+ * await tf.setBackend('wasm');
+ * using result = await explain(model, image, 'top'); // frees its tensors at the end of the block
+ * console.log(result.target, result.scores.explanation, result.maskMean);
+ * ```
+ *
  * @packageDocumentation
+ * @module fgvis
  */
+
+// ---- explain and explainBatch
 export { explain, explainBatch, type ExplainBatchOptions, type Explanation, type Target } from './core/explain';
-export {
-  EXPLAIN_DEFAULTS,
-  resolveExplainOptions,
-  type ExplainLive,
-  type ExplainOptions,
-  type ExplainStep,
-  type ResolvedExplainOptions,
-} from './core/options';
+export { EXPLAIN_DEFAULTS, type ExplainLive, type ExplainOptions, type ExplainStep, type ResolvedExplainOptions } from './core/options';
+
+// ---- the model adapter: GraphModel | LayersModel | function -> log-probabilities
 export {
   adaptModel,
-  modelKind,
   selectClass,
   type AdaptModelOptions,
   type ExplainableModel,
@@ -27,22 +42,15 @@ export {
   type ScoreModel,
   type ScoresOption,
 } from './model/adapter';
+
+// ---- class names: targets by name for a model that carries them
 export { modelLabels, withLabels } from './model/labels';
-export {
-  EMOTION_CLASSES,
-  GREY_WEIGHTS,
-  MODEL_REGISTRY,
-  NSFW_CLASSES,
-  imagePreprocessor,
-  modelArtifacts,
-  modelSpec,
-  type ImagePreprocessorOptions,
-  type ModelSource,
-  type ModelSpec,
-  type PackageFileReader,
-} from './model/registry';
+
+// ---- piece 1: the mask and the references
 export { composeExplanation, createMask, type Mask, type MaskOptions, type MaskParameterization } from './core/mask';
-export { gaussianBlur, makeReference, type Reference, type ReferenceOptions } from './util/reference';
+export { makeReference, type Reference, type ReferenceOptions } from './util/reference';
+
+// ---- piece 2: the gradient filter (the defense against adversarial evidence)
 export {
   assertGradientsRegistered,
   captureBounds,
@@ -61,7 +69,9 @@ export {
   DEFAULT_FILTERED_ACTIVATIONS,
   type ActivationBound,
 } from './filter';
-export { withInputGradientKernels, inputGradientPatches } from './kernels';
+export { withInputGradientKernels, type InputGradientKernelOptions } from './kernels';
+
+// ---- piece 3: the loss
 export {
   buildLoss,
   crossEntropyWithImage,
@@ -76,6 +86,8 @@ export {
   type Game,
   type LossOptions,
 } from './core/loss';
+
+// ---- piece 4: the optimiser loop, the automatic lambda and the run control
 export {
   adam,
   sgd,
@@ -88,11 +100,10 @@ export {
   type StepOutput,
   type StepRecord,
 } from './core/optimize';
-export { RunControl, metGoal, type BackoffOptions, type EarlyStopOptions, type RunControlOptions } from './core/control';
+export { RunControl, type BackoffOptions, type EarlyStopOptions, type RunControlOptions } from './core/control';
 export { AutoLambda, AUTO_LAMBDA_DEFAULTS, scoreGoal, type AutoLambdaOptions, type ScoreGoal } from './core/lambda';
-export { yieldToEventLoop } from './util/event-loop';
+
+// ---- the result shape shared with fgvis/baselines, and the errors
+export type { Attribution, AttributionMethod, Disposable, DisposableAttribution } from './util/attribution';
 export { FgvisArgumentError, FgvisModelError } from './util/errors';
-export type { Attribution, AttributionMethod } from "./util/attribution";
-export * from './metrics';
-export * from './baselines';
-export * from './render';
+export { FgvisVersionError } from './util/tfjs-version';

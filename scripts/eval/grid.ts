@@ -4,7 +4,18 @@
  * (inferno heat, opacity growing with the saliency), the image itself on top.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { createImage, drawText, heatmap, LINE_HEIGHT, overlay, panel, resize, toRGBA, wrapText, type PanelItem, type RGBAImage } from '../../src/render';
+import {
+  createImage,
+  drawText,
+  heatmap,
+  overlay,
+  panel,
+  resize,
+  toRGBA,
+  type PanelItem,
+  type RGBAImage,
+} from '../../src/render';
+import { LINE_HEIGHT, wrapText } from '../../src/render/font';
 
 /** One column of the grid. */
 export interface GridColumn {

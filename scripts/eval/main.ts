@@ -18,27 +18,31 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  adversarialEvidenceTest,
   AUTO_LAMBDA_DEFAULTS,
-  ADVERSARIAL_EVIDENCE_DEFAULTS,
-  BASELINES,
   ACTIVATION_KERNELS,
-  deletionInsertion,
-  DELETION_INSERTION_DEFAULTS,
   EXPLAIN_DEFAULTS,
   explain,
-  explanationAsInputTest,
-  INTEGRATED_GRADIENTS_DEFAULTS,
-  MEANINGFUL_PERTURBATION_DEFAULTS,
-  RANDOMIZATION_DEFAULTS,
-  randomizationSanityCheck,
-  SMOOTH_GRAD_DEFAULTS,
   type Attribution,
   type ExplainableModel,
   type Explanation,
   type ExplainOptions,
-  type RandomizationResult,
 } from '../../src';
+import {
+  BASELINES,
+  INTEGRATED_GRADIENTS_DEFAULTS,
+  MEANINGFUL_PERTURBATION_DEFAULTS,
+  SMOOTH_GRAD_DEFAULTS,
+} from '../../src/baselines';
+import {
+  adversarialEvidenceTest,
+  ADVERSARIAL_EVIDENCE_DEFAULTS,
+  deletionInsertion,
+  DELETION_INSERTION_DEFAULTS,
+  explanationAsInputTest,
+  RANDOMIZATION_DEFAULTS,
+  randomizationSanityCheck,
+  type RandomizationResult,
+} from '../../src/metrics';
 import { builtinModel, writePNG } from '../../src/node';
 import { argmax, inputFor, loadCaseModel, memoryLine, PHOTOS, scoresOf, since, useWasm, type LoadedCaseModel } from './cases';
 import { evaluationGrid } from './grid';

@@ -9,7 +9,7 @@
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
-import type { Attribution } from '../util/attribution';
+import type { DisposableAttribution } from '../util/attribution';
 import { describe, FgvisArgumentError, FgvisModelError, gradientError } from '../util/errors';
 import { assertGradientsRegistered } from '../util/gradients';
 import type { ExplainableModel, GraphModelLike, LayersModelLike } from '../model/adapter';
@@ -62,7 +62,7 @@ export const GRAD_CAM_DEFAULTS = {
 const KNOWN = ['layer', 'split', 'score', ...MODEL_READ_OPTIONS] as const;
 
 /** The result of {@link gradCam}. Owns its tensors until `dispose()`. */
-export interface GradCamResult extends Attribution {
+export interface GradCamResult extends DisposableAttribution {
   /** The feature layer or node used (`'split'` for a user split). */
   layer: string;
   /** The class-activation map at the feature map's resolution `[h,w]`, after the ReLU, not normalised. */

@@ -7,7 +7,7 @@
  */
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../util/attribution';
+import type { DisposableAttribution } from '../util/attribution';
 import { assertGradientsRegistered } from '../util/gradients';
 import type { ExplainableModel } from '../model/adapter';
 import {
@@ -49,7 +49,7 @@ export const GRADIENT_SALIENCY_DEFAULTS = {
 const KNOWN = ['score', 'channels', ...MODEL_READ_OPTIONS] as const;
 
 /** The result of {@link gradientSaliency}. Owns its tensors until `dispose()`. */
-export interface GradientSaliencyResult extends Attribution {
+export interface GradientSaliencyResult extends DisposableAttribution {
   /** The raw gradient `d score / d input`, same shape as the input. */
   gradient: tf.Tensor;
   /** The class score that was differentiated. */

@@ -4,7 +4,16 @@
  * saliency, SmoothGrad, Integrated Gradients, Grad-CAM, occlusion and
  * Meaningful Perturbation. Written from the papers.
  *
+ * @example
+ * ```ts
+ * import { BASELINES, smoothGrad } from 'fgvis/baselines';
+ *
+ * using sg = await smoothGrad(model, image, 'top', { samples: 20 });
+ * const saliency = await sg.saliency.data(); // [H, W] in [0, 1]
+ * ```
+ *
  * @packageDocumentation
+ * @module fgvis/baselines
  */
 import type { AttributionMethod } from '../util/attribution';
 import { gradCam } from './gradcam';
@@ -14,15 +23,8 @@ import { meaningfulPerturbation } from './meaningful-perturbation';
 import { occlusion } from './occlusion';
 import { smoothGrad } from './smoothgrad';
 
-export {
-  bilinearMatrix,
-  classScoreOf,
-  resizeBilinear2d,
-  type ChannelReduction,
-  type ClassScore,
-  type ModelReadOptions,
-  type ScoreOption,
-} from './common';
+export type { Attribution, AttributionMethod, Disposable, DisposableAttribution } from '../util/attribution';
+export type { ChannelReduction, ClassScore, ModelReadOptions, ScoreOption } from './common';
 export { type FeatureSplit } from './features';
 export { gradientSaliency, GRADIENT_SALIENCY_DEFAULTS, type GradientSaliencyOptions, type GradientSaliencyResult } from './gradient';
 export { smoothGrad, SMOOTH_GRAD_DEFAULTS, type SmoothGradAggregate, type SmoothGradOptions, type SmoothGradResult } from './smoothgrad';

@@ -7,7 +7,7 @@
  */
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../util/attribution';
+import type { DisposableAttribution } from '../util/attribution';
 import { FgvisArgumentError, throwIfAborted } from '../util/errors';
 import { assertGradientsRegistered } from '../util/gradients';
 import { checkReference, makeReference, type Reference } from '../util/reference';
@@ -98,7 +98,7 @@ export interface Completeness {
 }
 
 /** The result of {@link integratedGradients}. Owns its tensors until `dispose()`. */
-export interface IntegratedGradientsResult extends Attribution {
+export interface IntegratedGradientsResult extends DisposableAttribution {
   /** The signed per-value attributions `(x - x') * mean gradient`, same shape as the input. */
   attributions: tf.Tensor;
   /** The completeness check. */

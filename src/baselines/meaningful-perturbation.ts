@@ -10,7 +10,7 @@
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { withInputGradientKernels } from '../kernels';
-import type { Attribution } from '../util/attribution';
+import type { DisposableAttribution } from '../util/attribution';
 import { describe, FgvisArgumentError, FgvisModelError, gradientError, throwIfAborted } from '../util/errors';
 import { assertGradientsRegistered } from '../util/gradients';
 import { checkReference, makeReference, type Reference } from '../util/reference';
@@ -114,7 +114,7 @@ const KNOWN = [
 ] as const;
 
 /** The result of {@link meaningfulPerturbation}. Owns its tensors until `dispose()`. */
-export interface MeaningfulPerturbationResult extends Attribution {
+export interface MeaningfulPerturbationResult extends DisposableAttribution {
   /** The full-resolution mask `[H,W]` in [0, 1] (1 = the image is kept, 0 = replaced by the reference). */
   mask: tf.Tensor2D;
   /** The optimised low-resolution mask `[h,w]`. */

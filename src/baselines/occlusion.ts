@@ -7,7 +7,7 @@
  */
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../util/attribution';
+import type { DisposableAttribution } from '../util/attribution';
 import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
 import { checkReference, makeReference, type Reference } from '../util/reference';
 import type { ExplainableModel } from '../model/adapter';
@@ -75,7 +75,7 @@ export const OCCLUSION_DEFAULTS = {
 const KNOWN = ['patchSize', 'stride', 'reference', 'blurSigma', 'seed', 'score', 'batchSize', 'signal', ...MODEL_READ_OPTIONS] as const;
 
 /** The result of {@link occlusion}. Owns its tensors until `dispose()`. */
-export interface OcclusionResult extends Attribution {
+export interface OcclusionResult extends DisposableAttribution {
   /** Per pixel, the mean drop `s(x) - s(occluded)` over the patches covering it, `[H,W]`, signed and unnormalised. */
   scoreDrop: tf.Tensor2D;
   /** The class score on the unoccluded input. */

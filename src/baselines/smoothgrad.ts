@@ -6,7 +6,7 @@
  */
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attribution } from '../util/attribution';
+import type { DisposableAttribution } from '../util/attribution';
 import { throwIfAborted } from '../util/errors';
 import { assertGradientsRegistered } from '../util/gradients';
 import type { ExplainableModel } from '../model/adapter';
@@ -84,7 +84,7 @@ export const SMOOTH_GRAD_DEFAULTS = {
 const KNOWN = ['samples', 'noise', 'seed', 'aggregate', 'score', 'channels', 'batchSize', 'signal', ...MODEL_READ_OPTIONS] as const;
 
 /** The result of {@link smoothGrad}. Owns its tensors until `dispose()`. */
-export interface SmoothGradResult extends Attribution {
+export interface SmoothGradResult extends DisposableAttribution {
   /** The aggregated gradient (see {@link SmoothGradAggregate}), same shape as the input. */
   gradient: tf.Tensor;
   /** The class score that was differentiated. */

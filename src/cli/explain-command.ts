@@ -31,11 +31,12 @@ import {
   type RangeName,
   type TargetSpec,
 } from './args';
-import { ensureGradients, useBackend } from './backend';
+import { ensureGradients, tfjsRequirements, useBackend } from './backend';
 import { CliError, EXIT, plainMessage } from './errors';
 import { describeExplanation, explainInput, prepareInput } from './explain-image';
 import { formatScore } from './figure';
 import type { CliIO } from './io';
+import { preflightOutputs, preflightPackages, specOf } from './preflight';
 import { createProgress, type Progress } from './progress';
 
 /** The options of `fgvis explain`, as parsed by commander. */
@@ -287,6 +288,20 @@ export async function explainCommand(o: ExplainCommandOptions, io: CliIO, versio
   const image = await loadImage(o, io);
   const outName = o.out ?? `fgvis-${stem(o.image)}.png`;
   const outPath = resolve(io.cwd, outName);
+  // Before any work: the outputs can be written, and every package is there (all named in one line).
+  preflightOutputs(io.cwd, [
+    { flag: '--out', what: 'the figure', path: outName },
+    { flag: '--json', what: 'the JSON report', path: o.json },
+  ]);
+  preflightPackages(
+    [
+      ...tfjsRequirements(o.backend, 'builtin' in where && where.builtin.kind === 'layers'),
+      ...('builtin' in where
+        ? [{ name: where.builtin.package, spec: specOf(where.builtin.package, where.builtin.install), why: `the ${where.builtin.name} model` }]
+        : []),
+    ],
+    io.installed,
+  );
 
   let t = performance.now();
   await useBackend(o.backend);

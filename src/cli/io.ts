@@ -27,4 +27,6 @@ export interface CliIO {
   signal?: AbortSignal;
   /** The built-in model registry; default `BUILTIN_MODELS` (tests substitute their own). */
   models?: readonly BuiltinModel[];
+  /** Whether a package is installed; default: resolvable from fgvis or the working folder (tests substitute their own). */
+  installed?: (name: string) => boolean;
 }

@@ -142,6 +142,7 @@ export async function run(argv: readonly string[], io: Partial<CliIO> = {}): Pro
     cwd: io.cwd ?? process.cwd(),
     signal: io.signal,
     models: io.models,
+    installed: io.installed,
   };
   let code: ExitCode = EXIT.OK;
   const program = buildProgram(full, (c) => {

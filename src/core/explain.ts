@@ -36,7 +36,25 @@ function checkGradients(fn: string, o: ResolvedExplainOptions, options: ExplainO
  * @param input `[H,W,C]` or `[1,H,W,C]` float32, in the model's input space; never modified or disposed.
  * @param target A class index, `'top'` for the predicted class, or a class name (with `options.labels` or a model that carries its names, see `withLabels`).
  * @param options See {@link ExplainOptions}; defaults in `EXPLAIN_DEFAULTS`.
- * @returns The explanation; call `dispose()` on it to free its tensors.
+ * @returns The explanation; call `dispose()` on it (or declare it with `using`) to free its tensors.
+ *
+ * @example
+ * ```ts
+ * import '@tensorflow/tfjs-layers'; // registers tfjs's gradients
+ * import '@tensorflow/tfjs-backend-wasm';
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { explain } from 'fgvis';
+ * import { builtinModel, readImage } from 'fgvis/node';
+ *
+ * await tf.setBackend('wasm');
+ * const emotion = builtinModel('emotion');
+ * const model = await emotion.load();
+ * const x = emotion.preprocess(await readImage('face.png')); // [1, 64, 64, 1]
+ *
+ * using result = await explain(model, x, 'top', { onStep: ({ step, score }) => console.log(step, score) });
+ * console.log(emotion.classes[result.target], result.scores, result.maskMean);
+ * const saliency = await result.saliency.data(); // [64, 64] in [0, 1]
+ * ```
  */
 export async function explain(
   model: ExplainableModel,

@@ -64,6 +64,8 @@ export interface Explanation {
   warnings: string[];
   /** Free the result's tensors. Idempotent. */
   dispose(): void;
+  /** Calls `dispose()`: `using result = await explain(...)` frees the tensors at the end of the block. */
+  [Symbol.dispose](): void;
 }
 
 /** One explanation of a run: the image (row of the batch) and the class. */

@@ -50,7 +50,7 @@ import { ZERO_FILTER_GRADIENT_KERNELS, zeroFilterGradientKernel } from './zero-f
 /** A kernel patch: the kernel config without its name and backend. */
 export type KernelPatch = Omit<KernelConfig, 'kernelName' | 'backendName'>;
 
-/** Options of {@link withInputGradientKernels} and {@link inputGradientPatches}. */
+/** Options of {@link withInputGradientKernels} and `inputGradientPatches` (internal). */
 export interface InputGradientKernelOptions {
   /**
    * Replace the filter-gradient kernels with zero stubs (default `true`).
@@ -193,7 +193,7 @@ function batchNormGradient(): GradConfig | null {
 
 /**
  * Run synchronous `f` with kernels patched for input-only gradients on the
- * active backend (see {@link inputGradientPatches}); restores every kernel
+ * active backend (see `inputGradientPatches`); restores every kernel
  * afterwards (the identical `KernelConfig` objects, or removes kernels that did
  * not exist), also when `f` throws.
  *

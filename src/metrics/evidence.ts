@@ -13,6 +13,7 @@
  */
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
+import { disposable } from '../util/attribution';
 import { describe, FgvisArgumentError } from '../util/errors';
 import { explain, type Explanation } from '../core/explain';
 import { makeReference } from '../util/reference';
@@ -78,7 +79,8 @@ export interface AdversarialEvidenceResult {
   /** The explanations, with `keepExplanations: true`. */
   explanations?: { defended: Explanation; undefended: Explanation };
   /** Free the kept explanations. Idempotent. */
-  dispose(): void;
+  dispose(): void;  /** Calls `dispose()` (what `using` calls at the end of the block). */
+  [Symbol.dispose](): void;
 }
 
 function checkExplainOptions(fn: string, value: unknown, argument: string, forbidden: readonly string[]): ExplainOptions {
@@ -156,7 +158,7 @@ export async function adversarialEvidenceTest(
     const scores = { image: probs[target]!, reference: reference!, defended: defended.scores.explanation, undefended: undefended.scores.explanation };
     const owned = keep ? made.splice(0) : [];
     let disposed = false;
-    return {
+    return disposable({
       target,
       numClasses: probs.length,
       scores,
@@ -171,7 +173,7 @@ export async function adversarialEvidenceTest(
         disposed = true;
         owned.forEach((e) => e.dispose());
       },
-    };
+    });
   } finally {
     made.forEach((e) => e.dispose());
     x.dispose();
@@ -226,7 +228,8 @@ export interface ExplanationAsInputResult {
   /** The explanation, with `keepExplanation: true`. */
   explanation?: Explanation;
   /** Free the kept explanation. Idempotent. */
-  dispose(): void;
+  dispose(): void;  /** Calls `dispose()` (what `using` calls at the end of the block). */
+  [Symbol.dispose](): void;
 }
 
 /**
@@ -279,7 +282,8 @@ export async function explanationAsInputTest(
     e4 = tf.reshape(e.explanation, x.shape) as tf.Tensor4D;
     const onA = (await probsOf(scorerA, e4))[c]!;
     const onB = (await probsOf(scorerB, e4))[cB]!;
-    const result: ExplanationAsInputResult = {
+    // [Symbol.dispose] calls the current dispose(), which keepExplanation replaces below.
+    const result: ExplanationAsInputResult = disposable<Omit<ExplanationAsInputResult, typeof Symbol.dispose>>({
       target: c,
       targetB: cB,
       a: { image: probsA[c]!, explanation: onA, reference: refA! },
@@ -287,7 +291,7 @@ export async function explanationAsInputTest(
       maskMean: e.maskMean,
       warnings: e.warnings,
       dispose() {},
-    };
+    });
     if (keep) {
       const kept = e;
       e = null;

@@ -4,12 +4,20 @@
  * sanity check (Adebayo et al.), and FGVis's adversarial-evidence and
  * explanation-as-input tests.
  *
+ * @example
+ * ```ts
+ * import { explain } from 'fgvis';
+ * import { deletionInsertion } from 'fgvis/metrics';
+ *
+ * using e = await explain(model, image, 'top');
+ * const auc = await deletionInsertion(model, image, e.saliency, e.target); // deletion and insertion curves and AUCs
+ * ```
+ *
  * @packageDocumentation
+ * @module fgvis/metrics
  */
 export {
   deletionInsertion,
-  saliencyRanks,
-  trapezoidAuc,
   DELETION_INSERTION_DEFAULTS,
   type DeletionInsertionMode,
   type DeletionInsertionOptions,
@@ -24,7 +32,7 @@ export {
   type PointingGameResult,
   type Region,
 } from './pointing';
-export { pearson, rankData, spearman, topKIntersection } from './correlation';
+export { pearson, spearman, topKIntersection } from './correlation';
 export {
   randomizationSanityCheck,
   RANDOMIZATION_DEFAULTS,

@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModelSync } from '@tensorflow/tfjs-converter';
-import type { Attribution, AttributionMethod } from '../util/attribution';
+import { disposable, type Attribution, type AttributionMethod } from '../util/attribution';
 import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '../util/errors';
 import { modelKind, type ExplainableModel, type GraphModelLike } from '../model/adapter';
 import { checkImage, checkOptionsObject, oneOf, readSaliency } from './common';
@@ -128,7 +128,8 @@ export interface RandomizationResult {
   /** The original map, with `keepSaliencies: true`. */
   original?: tf.Tensor2D;
   /** Free the kept maps. Idempotent. */
-  dispose(): void;
+  dispose(): void;  /** Calls `dispose()` (what `using` calls at the end of the block). */
+  [Symbol.dispose](): void;
 }
 
 /** Makes models with a given set of blocks randomised. */
@@ -504,7 +505,7 @@ export async function randomizationSanityCheck<O = object>(
     }
     const owned = kept.splice(0);
     let disposed = false;
-    return {
+    return disposable<Omit<RandomizationResult, typeof Symbol.dispose>>({
       target: c,
       source,
       mode: source === 'models' ? 'cascading' : mode,
@@ -516,7 +517,7 @@ export async function randomizationSanityCheck<O = object>(
         disposed = true;
         tf.dispose(owned);
       },
-    };
+    });
   } finally {
     tf.dispose(kept);
     randomizer?.dispose();

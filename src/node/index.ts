@@ -6,24 +6,31 @@
  * human's emotion model), and many images at once on worker threads
  * (`explainMany`, `listImages`).
  *
+ * @example
+ * ```ts
+ * import { builtinModel, readImage, writePNG } from 'fgvis/node';
+ *
+ * const emotion = builtinModel('emotion'); // needs @vladmandic/human installed
+ * const model = await emotion.load();
+ * const x = emotion.preprocess(await readImage('face.png'));
+ * ```
+ *
  * @packageDocumentation
+ * @module fgvis/node
  */
 export type { RGBAImage } from '../render/image';
-export { IMAGE_DEFAULTS, decodeImage, decodeImageAsync, probeImage, readImage, sniffImageFormat } from './read-image';
-export type { ImageFormat, ImageInfo, ReadImageOptions, SniffedFormat } from './read-image';
-export { MAX_JPEG_SCANS } from './image-header';
-export { applyOrientation } from './orientation';
+export { IMAGE_DEFAULTS, decodeImage, decodeImageAsync, probeImage, readImage } from './read-image';
+export type { ImageFormat, ImageInfo, ReadImageOptions } from './read-image';
 export { FgvisImageError, FgvisModelFileError } from './errors';
 export type { ImageErrorCode, ModelFileErrorCode } from './errors';
-export { MODEL_FILE_DEFAULTS, MAX_WEIGHT_RANK, ManifestProblem, checkWeightsManifest } from './weights-manifest';
-export type { CheckedGroup, CheckedManifest, ManifestLimits } from './weights-manifest';
+export { MODEL_FILE_DEFAULTS } from './weights-manifest';
+export type { ManifestLimits } from './weights-manifest';
 export { encodePNG, writePNG } from './write-png';
-export { MAX_MODEL_JSON_BYTES, fileIOHandler, modelJSONPath, readModelJSON } from './file-io-handler';
+export { fileIOHandler } from './file-io-handler';
 export type { ModelFileOptions } from './file-io-handler';
-export { detectModelKind, importLayers, loadModel, loadModelFromDisk } from './load-model';
+export { loadModel, loadModelFromDisk } from './load-model';
 export type { LoadedModel, LoadModelOptions, ModelKind } from './load-model';
-export { MissingPackageError, packageFile, packageRoot } from './resolve-package';
-export { NSFWJS_INSTALL, NSFWJS_VERSION, nsfwjsIOHandler, readNsfwjsModel } from './nsfwjs-bundle';
+export { MissingPackageError } from './resolve-package';
 export {
   BUILTIN_MODELS,
   DEFAULT_BUILTIN_MODEL,
@@ -37,5 +44,5 @@ export { explainFiles, explainMany } from './many/explain-many';
 export type { ExplainFilesReport, ExplainManyItem, ExplainManyOptions, ManyModel, ModelFile } from './many/explain-many';
 export { ExplainManyError } from './many/protocol';
 export type { ManyResult } from './many/protocol';
-export { IMAGE_EXTENSIONS, compareKeys, listImages, takeShard } from './many/images';
+export { listImages, takeShard } from './many/images';
 export type { ImageFile, ImageListing, ListImagesOptions, Shard } from './many/images';

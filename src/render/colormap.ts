@@ -1,13 +1,10 @@
 /**
  * Colour maps as 256-entry lookup tables.
  *
- * - `viridis`, `inferno`: perceptually uniform sequential maps (van der Walt
- *   and Smith, matplotlib 1.5/2.0). The tables are generated here from 17
- *   anchors, entries 0, 16, 32, ..., 255 of matplotlib's published tables
- *   (the data of these maps is released under CC0 by their authors, see
- *   matplotlib's `_cm_listed.py`), joined by a monotone cubic in OKLab. The
- *   result is within a few 8-bit steps of matplotlib's tables and its
- *   lightness increases monotonically.
+ * - `viridis`, `inferno`, `magma`: the perceptually uniform sequential maps
+ *   of matplotlib (Smith, van der Walt and Firing; CC0), matplotlib's own
+ *   256-entry tables (see `colormap-tables.ts`), so a figure's colours are
+ *   exactly matplotlib's.
  * - `bwr`: a diverging blue-white-red map for signed values (blue and red ends
  *   after Moreland's "cool to warm" map, near-white centre at 0.5), linear in
  *   OKLab on each side, so lightness rises to the centre and falls after it.
@@ -18,14 +15,15 @@
  * @packageDocumentation
  */
 import { FgvisArgumentError } from '../util/errors';
+import { MATPLOTLIB_TABLES } from './colormap-tables';
 import { oklabToSrgb, srgbToOklab } from './color-space';
 import { monotoneCubic } from './monotone-cubic';
 
 /** Names of the built-in colour maps. */
-export type ColormapName = 'viridis' | 'inferno' | 'bwr' | 'gray';
+export type ColormapName = 'viridis' | 'inferno' | 'magma' | 'bwr' | 'gray';
 
 /** The built-in colour map names, sequential ones first. */
-export const COLORMAP_NAMES: readonly ColormapName[] = ['viridis', 'inferno', 'gray', 'bwr'];
+export const COLORMAP_NAMES: readonly ColormapName[] = ['viridis', 'inferno', 'magma', 'gray', 'bwr'];
 
 /** A colour map: a 256-entry RGB table and a lookup function. */
 export interface Colormap {
@@ -47,38 +45,15 @@ export interface ColormapAnchor {
   readonly color: string;
 }
 
-const anchorIndices = [0, 16, 32, 48, 64, 80, 96, 112, 128, 143, 159, 175, 191, 207, 223, 239, 255];
+/** A built-in map: matplotlib's table, or anchors interpolated by {@link createColormap}. */
+type Spec =
+  | { kind: Colormap['kind']; table: string }
+  | { kind: Colormap['kind']; smooth: boolean; space: 'oklab' | 'srgb'; anchors: ColormapAnchor[] };
 
-function fromMatplotlib(colors: readonly string[]): ColormapAnchor[] {
-  return colors.map((color, i) => ({ position: anchorIndices[i] / 255, color }));
-}
-
-interface Spec {
-  kind: Colormap['kind'];
-  smooth: boolean;
-  space: 'oklab' | 'srgb';
-  anchors: ColormapAnchor[];
-}
-
-const ANCHORS: Record<ColormapName, Spec> = {
-  viridis: {
-    kind: 'sequential',
-    smooth: true,
-    space: 'oklab',
-    anchors: fromMatplotlib([
-      '440154', '48186a', '472d7b', '424086', '3b528b', '33638d', '2c728e', '26828e', '21918c',
-      '1f9f88', '27ad81', '3dbc74', '5cc863', '81d34d', 'aadc32', 'd5e21a', 'fde725',
-    ]),
-  },
-  inferno: {
-    kind: 'sequential',
-    smooth: true,
-    space: 'oklab',
-    anchors: fromMatplotlib([
-      '000004', '0b0724', '210c4a', '3d0965', '57106e', '71196e', '8a226a', 'a32c61', 'bc3754',
-      'd04545', 'e35933', 'f1711f', 'f98c0a', 'fcaa0f', 'f9c932', 'f2e865', 'fcffa4',
-    ]),
-  },
+const BUILTIN: Record<ColormapName, Spec> = {
+  viridis: { kind: 'sequential', table: MATPLOTLIB_TABLES.viridis },
+  inferno: { kind: 'sequential', table: MATPLOTLIB_TABLES.inferno },
+  magma: { kind: 'sequential', table: MATPLOTLIB_TABLES.magma },
   gray: {
     kind: 'sequential',
     smooth: false,
@@ -99,6 +74,13 @@ const ANCHORS: Record<ColormapName, Spec> = {
     ],
   },
 };
+
+/** 256 `rrggbb` entries as a 768-byte table. */
+function hexTable(hex: string): Uint8ClampedArray {
+  const table = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < table.length; i++) table[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return table;
+}
 
 function parseHex(fn: string, argument: string, color: string): [number, number, number] {
   const m = /^#?([0-9a-f]{6})$/i.exec(color);
@@ -177,13 +159,16 @@ const cache = new Map<ColormapName, Colormap>();
  */
 export function colormap(name: ColormapName | Colormap): Colormap {
   if (typeof name === 'object' && name !== null && name.table instanceof Uint8ClampedArray) return name;
-  const spec = ANCHORS[name as ColormapName];
-  if (spec === undefined || !Object.prototype.hasOwnProperty.call(ANCHORS, name as string)) {
+  const spec = BUILTIN[name as ColormapName];
+  if (spec === undefined || !Object.prototype.hasOwnProperty.call(BUILTIN, name as string)) {
     throw new FgvisArgumentError('colormap', 'name', `must be one of ${COLORMAP_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
   }
   let map = cache.get(name as ColormapName);
   if (map === undefined) {
-    map = createColormap(name as string, spec.anchors, { kind: spec.kind, smooth: spec.smooth, space: spec.space });
+    map =
+      'table' in spec
+        ? tableColormap(name as string, spec.kind, hexTable(spec.table))
+        : createColormap(name as string, spec.anchors, { kind: spec.kind, smooth: spec.smooth, space: spec.space });
     cache.set(name as ColormapName, map);
   }
   return map;

@@ -18,7 +18,7 @@ export interface PanelItem {
   caption?: string;
 }
 
-/** Options of {@link panel} and {@link panelLayout}. */
+/** Options of {@link panel}. */
 export interface PanelOptions {
   /** Cells per row; default `min(items.length, 4)`. */
   columns?: number;
@@ -103,7 +103,7 @@ export function panelLayout(items: readonly PanelItem[], options: PanelOptions =
 
 /**
  * Lay out `items` in a grid (row-major) with captions under the images and
- * an optional title on top; see {@link panelLayout} for the size arithmetic.
+ * an optional title on top; the size arithmetic is `panelLayout` in panel.ts.
  * Images are composited over the background by their alpha. Returns a new image.
  */
 export function panel(items: readonly PanelItem[], options: PanelOptions = {}): RGBAImage {

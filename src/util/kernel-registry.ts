@@ -15,6 +15,7 @@ import {
   type GradConfig,
   type KernelConfig,
 } from '@tensorflow/tfjs-core';
+import { assertSupportedTfjs } from './tfjs-version';
 
 /** Undo function returned by the swap helpers; idempotent. */
 export type Restore = () => void;
@@ -87,8 +88,13 @@ function restoreKernels(backendName: string, originals: Map<string, KernelConfig
   }
 }
 
-/** Run `f` with a set of swaps applied; undo them all afterwards, also on throw. */
+/**
+ * Run `f` with a set of swaps applied; undo them all afterwards, also on throw.
+ * Refuses (before changing anything) a tfjs outside the tested versions: the
+ * swaps rely on its internals (see tfjs-version.ts).
+ */
 export function withSwaps<T>(apply: ReadonlyArray<() => Restore>, f: () => T): T {
+  assertSupportedTfjs();
   const restores: Restore[] = [];
   try {
     for (const a of apply) restores.push(a());

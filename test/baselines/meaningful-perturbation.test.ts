@@ -3,7 +3,8 @@
 // mean) and is a low-resolution mask upsampled bilinearly.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bilinearMatrix, meaningfulPerturbation, resizeBilinear2d } from '../../src/baselines';
+import { meaningfulPerturbation } from '../../src/baselines';
+import { bilinearMatrix, resizeBilinear2d } from '../../src/baselines/common';
 import { describeEachBackend } from '../backends';
 import { checked, maxAbsDiff, rejects } from './helpers';
 import { blobImage, seeded, topLeftMass, values } from './models';

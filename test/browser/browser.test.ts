@@ -1,5 +1,6 @@
 /**
- * fgvis in a real browser: Debian's Chromium (headless, software GL through
+ * fgvis in a real browser: a headless Chromium (Debian's when installed, else
+ * the one inside the dev dependency @sparticuz/chromium; software GL through
  * SwiftShader) driven by playwright-core, pages served by Vite.
  *
  * 1. Core checks inside the page on webgl, wasm and cpu (webgpu when Chromium
@@ -10,7 +11,8 @@
  * 2. End to end: the demo page (examples/browser) run, stopped and saved.
  *
  * Both suites live in one file so they run one after the other (one Chromium
- * at a time on a small machine). Chromium missing is a failure, not a skip.
+ * at a time on a small machine). Chromium missing is a failure, not a skip;
+ * the suite prints which Chromium ran and which backends ran or were skipped.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +43,10 @@ const BACKENDS: BackendName[] = ['webgl', 'wasm', 'cpu', 'webgpu'];
 /** Per-step times for the report printed at the end. */
 const timings: string[] = [];
 
+/** Which Chromium ran, and per backend whether its checks ran or why they were skipped (printed at the end). */
+let browserDescription = '(Chromium did not start)';
+const backendStatus = new Map<BackendName, string>();
+
 // ------------------------------------------------------------------ core checks
 
 describe('fgvis core checks in Chromium', () => {
@@ -63,11 +69,14 @@ describe('fgvis core checks in Chromium', () => {
     fx.dispose();
 
     browser = await launchChromium();
+    browserDescription = browser.description;
+    console.log(`browser: ${browser.description}`);
     server = await startHarnessServer();
     page = await browser.newPage();
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready=true]', { timeout: 120_000 });
     webgpu = (await page.evaluate(() => window.fgvisHarness.backends())).webgpu;
+    if (!webgpu) backendStatus.set('webgpu', 'skipped: navigator.gpu gave no adapter in this Chromium');
   }, 180_000);
 
   afterAll(async () => {
@@ -91,8 +100,10 @@ describe('fgvis core checks in Chromium', () => {
           console.log('webgpu: not available in this Chromium (navigator.gpu gave no adapter); its checks are skipped');
           ctx.skip('WebGPU is not available in this Chromium');
         }
+        backendStatus.set(backend, 'did not start');
         const info = await page.evaluate((b) => window.fgvisHarness.use(b), backend);
         console.log(`${backend}: ${info}`);
+        backendStatus.set(backend, `ran (${info})`);
         ready = true;
       }, 60_000);
 
@@ -337,6 +348,8 @@ describe('the demo page, end to end', () => {
   }, 120_000);
 
   afterAll(() => {
+    const backends = BACKENDS.map((b) => `  ${b.padEnd(6)} ${backendStatus.get(b) ?? 'not reached'}`);
+    console.log([`Browser suite on ${browserDescription}; backends:`, ...backends].join('\n'));
     const report = ['Per-step time of explain() in headless Chromium (software GL: ANGLE on SwiftShader; 2 shared cores):', ...timings].join('\n');
     console.log(report);
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -6,7 +6,8 @@
  * exercised for real, whether or not `dist/` exists.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'tsup';
@@ -71,6 +72,22 @@ describe('the built fgvis executable', () => {
     const r = fgvis(['explain', '--model', 'emotion', '--image', 'missing.jpg']);
     expect(r.code).toBe(3);
     expect(r.stderr).toBe('fgvis: error: image file not found: missing.jpg\n');
+  });
+
+  it('without tfjs installed, one line names the missing peer dependencies (exit 7)', () => {
+    // A copy of the bundle outside the repository: no node_modules above it.
+    const alone = mkdtempSync(join(tmpdir(), 'fgvis-cli-alone-'));
+    try {
+      cpSync(OUT_DIR, alone, { recursive: true });
+      const r = spawnSync(join(alone, 'cli.js'), ['--help'], { cwd: alone, encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toMatch(
+        /^fgvis: error: missing packages: @tensorflow\/tfjs-core, @tensorflow\/tfjs-converter \(fgvis's peer dependencies\); run: npm install @tensorflow\/tfjs-core @tensorflow\/tfjs-converter /,
+      );
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.status).toBe(7);
+    } finally {
+      rmSync(alone, { recursive: true, force: true });
+    }
   });
 
   it('explains the astronaut face with the emotion model on wasm; no progress bar when stderr is a pipe', () => {

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../backends';
-import { deletionInsertion, saliencyRanks, trapezoidAuc, DELETION_INSERTION_DEFAULTS } from '../../src/metrics';
+import { deletionInsertion, DELETION_INSERTION_DEFAULTS } from '../../src/metrics';
+import { saliencyRanks, trapezoidAuc } from '../../src/metrics/deletion-insertion';
 
 /**
  * A model whose target score (class 1) is the mean of the input over a known

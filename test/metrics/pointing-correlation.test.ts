@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '../backends';
-import { energyInRegion, pearson, pointingGame, rankData, spearman, topKIntersection } from '../../src/metrics';
+import { energyInRegion, pearson, pointingGame, spearman, topKIntersection } from '../../src/metrics';
+import { rankData } from '../../src/metrics/correlation';
 
 describeEachBackend('pointing game and energy in region', () => {
   it('hit, miss and tolerance on a hand-made map', async () => {

@@ -1,7 +1,8 @@
 // Targets by class name: options.labels, models that carry their names (withLabels), and the errors.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { explain, explainBatch, gradientSaliency, withLabels } from '../../src';
+import { explain, explainBatch, withLabels } from '../../src';
+import { gradientSaliency } from '../../src/baselines';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -13,7 +13,9 @@ import {
   plainModelFiles,
 } from '../../src/model/registry';
 import { decodeNsfwjsModelJSON } from '../../src/model/nsfwjs-shards';
-import { builtinModel, packageRoot, readNsfwjsModel } from '../../src/node';
+import { builtinModel } from '../../src/node';
+import { readNsfwjsModel } from '../../src/node/nsfwjs-bundle';
+import { packageRoot } from '../../src/node/resolve-package';
 import { createImage } from '../../src/render';
 
 beforeAll(async () => {

@@ -8,10 +8,10 @@ import {
   NSFW_CLASSES,
   builtinModel,
   isBuiltinModel,
-  packageRoot,
   readImage,
   type BuiltinModel,
 } from '../../src/node';
+import { packageRoot } from '../../src/node/resolve-package';
 import { createImage, crop, type RGBAImage } from '../../src/render';
 import { ASTRONAUT_FACE, PHOTOS, photo } from './photos';
 

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FgvisArgumentError } from '../../src';
-import { decodeImage, decodeImageAsync, FgvisImageError, probeImage, sniffImageFormat } from '../../src/node';
+import { decodeImage, decodeImageAsync, FgvisImageError, probeImage } from '../../src/node';
+import { sniffImageFormat } from '../../src/node/read-image';
 import type { RGBAImage } from '../../src/render';
 import { encodePngSpec, type PngSpec } from './image-fixtures';
 

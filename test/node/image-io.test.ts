@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeImage, encodePNG, readImage, sniffImageFormat, writePNG } from '../../src/node';
+import { decodeImage, encodePNG, readImage, writePNG } from '../../src/node';
+import { sniffImageFormat } from '../../src/node/read-image';
 import type { RGBAImage } from '../../src/render';
 import { PHOTOS, photo } from './photos';
 

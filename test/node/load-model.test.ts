@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectModelKind, fileIOHandler, loadModelFromDisk, packageFile } from '../../src/node';
+import { fileIOHandler, loadModelFromDisk } from '../../src/node';
+import { detectModelKind } from '../../src/node/load-model';
+import { packageFile } from '../../src/node/resolve-package';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgvis-load-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FgvisModelError } from '../../src';
-import { checkWeightsManifest, FgvisModelFileError, fileIOHandler, loadModelFromDisk, MODEL_FILE_DEFAULTS } from '../../src/node';
+import { FgvisModelFileError, fileIOHandler, loadModelFromDisk, MODEL_FILE_DEFAULTS } from '../../src/node';
+import { checkWeightsManifest } from '../../src/node/weights-manifest';
 import { writeTinyClassifier } from '../cli/fixtures';
 
 const root = mkdtempSync(join(tmpdir(), 'fgvis-model-files-'));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COLORMAP_NAMES, colormap, createColormap, lightness } from '../../src/render';
+import { COLORMAP_NAMES, colormap, createColormap } from '../../src/render';
+import { lightness } from '../../src/render/color-space';
 
 const hex = (rgb: readonly number[]): string => rgb.map((c) => c.toString(16).padStart(2, '0')).join('');
 
@@ -18,18 +19,31 @@ describe('colormap', () => {
     }
   });
 
-  it('hits the published endpoints and midpoints of viridis and inferno', () => {
+  it("viridis, inferno and magma are matplotlib's tables, entry for entry (each channel rounded to 8 bits)", () => {
+    // Spot entries of matplotlib's _cm_listed.py (float RGB), rounded as floor(255 v + 0.5).
+    const MATPLOTLIB: Record<'viridis' | 'inferno' | 'magma', Record<number, [number, number, number]>> = {
+      viridis: { 0: [0.267004, 0.004874, 0.329415], 37: [0.274128, 0.199721, 0.498911], 128: [0.127568, 0.566949, 0.550556], 200: [0.440137, 0.811138, 0.340967], 255: [0.993248, 0.906157, 0.143936] },
+      inferno: { 0: [0.001462, 0.000466, 0.013866], 37: [0.162689, 0.043554, 0.333277], 128: [0.735683, 0.215906, 0.330245], 200: [0.985952, 0.61575, 0.025592], 255: [0.988362, 0.998364, 0.644924] },
+      magma: { 0: [0.001462, 0.000466, 0.013866], 37: [0.140858, 0.068654, 0.324538], 128: [0.716387, 0.214982, 0.47529], 200: [0.992785, 0.594891, 0.410283], 255: [0.987053, 0.991438, 0.749504] },
+    };
+    for (const [name, entries] of Object.entries(MATPLOTLIB) as [keyof typeof MATPLOTLIB, Record<number, number[]>][]) {
+      const map = colormap(name);
+      expect(map.kind).toBe('sequential');
+      for (const [i, rgb] of Object.entries(entries)) {
+        expect(Array.from(map.table.subarray(3 * Number(i), 3 * Number(i) + 3)), `${name}[${i}]`).toEqual(rgb.map((v) => Math.floor(255 * v + 0.5)));
+        expect(map.at(Number(i) / 255)).toEqual(rgb.map((v) => Math.floor(255 * v + 0.5)));
+      }
+    }
+    // The published hex values of the ends and the middle.
     expect(hex(colormap('viridis').at(0))).toBe('440154');
+    expect(hex(colormap('viridis').at(128 / 255))).toBe('21918c');
     expect(hex(colormap('viridis').at(1))).toBe('fde725');
-    expect(hex(colormap('inferno').at(0))).toBe('000004');
     expect(hex(colormap('inferno').at(1))).toBe('fcffa4');
-    // matplotlib's viridis entry 128 is #21918c; allow a few 8-bit steps for the fit.
-    const mid = colormap('viridis').at(128 / 255);
-    [0x21, 0x91, 0x8c].forEach((c, i) => expect(Math.abs(mid[i] - c)).toBeLessThanOrEqual(3));
+    expect(hex(colormap('magma').at(1))).toBe('fcfdbf');
   });
 
   it('perceptual maps have monotone lightness from dark to light', () => {
-    for (const name of ['viridis', 'inferno', 'gray'] as const) {
+    for (const name of ['viridis', 'inferno', 'magma', 'gray'] as const) {
       const L = lightnessCurve(name);
       expect(L[255] - L[0], name).toBeGreaterThan(55);
       for (let i = 1; i < 256; i++) {
@@ -65,7 +79,7 @@ describe('colormap', () => {
   });
 
   it('rejects unknown names with the list of names', () => {
-    expect(() => colormap('jet' as never)).toThrow(/colormap: name must be one of viridis, inferno, gray, bwr, got "jet"/);
+    expect(() => colormap('jet' as never)).toThrow(/colormap: name must be one of viridis, inferno, magma, gray, bwr, got "jet"/);
   });
 
   it('builds custom maps from anchors and validates them', () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CHAR_ADVANCE,
-  GLYPH_HEIGHT,
-  LINE_HEIGHT,
-  createImage,
-  drawText,
-  measureText,
-  panel,
-  panelLayout,
-  wrapText,
-  type RGBAImage,
-} from '../../src/render';
+import { createImage, drawText, measureText, panel, type RGBAImage } from '../../src/render';
+import { CHAR_ADVANCE, GLYPH_HEIGHT, LINE_HEIGHT, wrapText } from '../../src/render/font';
+import { panelLayout } from '../../src/render/panel';
 
 /** Count pixels that differ from `bg` inside a rectangle. */
 function inked(im: RGBAImage, bg: readonly number[], x0 = 0, y0 = 0, w = im.width, h = im.height): number {

@@ -9,18 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  deletionInsertion,
-  explain,
-  gradientSaliency,
-  integratedGradients,
-  meaningfulPerturbation,
-  occlusion,
-  pointingGame,
-  smoothGrad,
-  type ExplainOptions,
-  type ExplainableModel,
-} from '../../src';
+import { explain, type ExplainOptions, type ExplainableModel } from '../../src';
+import { gradientSaliency, integratedGradients, meaningfulPerturbation, occlusion, smoothGrad } from '../../src/baselines';
+import { deletionInsertion, pointingGame } from '../../src/metrics';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 import { bits, expectRestored, rejection, reportCounts, smallNet, snapshot, uniform } from './helpers';

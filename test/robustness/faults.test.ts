@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { explain, FgvisArgumentError, FgvisModelError, gradientSaliency, meaningfulPerturbation, type Explanation } from '../../src';
+import { explain, FgvisArgumentError, FgvisModelError, type Explanation } from '../../src';
+import { gradientSaliency, meaningfulPerturbation } from '../../src/baselines';
 import { describeEachBackend } from '../backends';
 import {
   expectClearError,

@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { explain, integratedGradients, meaningfulPerturbation, occlusion, smoothGrad, type ExplainOptions } from '../../src';
+import { explain, type ExplainOptions } from '../../src';
+import { integratedGradients, meaningfulPerturbation, occlusion, smoothGrad } from '../../src/baselines';
 import { describeEachBackend } from '../backends';
 import { fixtureImage, makeGraphModelFixture } from '../fixtures/graph-model';
 import { expectRestored, rejection, reportCounts, smallNet, snapshot, uniform } from './helpers';
