@@ -10,7 +10,8 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { ACTIVATION_KERNELS, explain, type ExplainOptions, type ExplainableModel, type Game } from '../../src';
+import { ACTIVATION_KERNELS, EXPLAIN_DEFAULTS, explain, type ExplainOptions, type ExplainableModel, type Game, type Reference } from '../../src';
+import { deletionInsertion } from '../../src/metrics';
 import { argmax, inputFor, loadCaseModel, memoryLine, PHOTOS, scoresOf, since, useWasm } from './cases';
 import { loadMnist, mnistInput } from './mnist';
 
@@ -63,7 +64,31 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   'gate-activations-only-lr0.03': { learningRate: 0.03, gatedKernels: ACTIVATION_KERNELS },
   'tol0.005': { autoLambda: { tolerance: 0.005 } },
   'tol0.02': { autoLambda: { tolerance: 0.02 } },
+  // References (the third session's study); 'ref-model' is the built-in model's normalised zero (see modelOptions).
+  'ref-zero': { reference: 'zero' },
+  'ref-mean': { reference: 'mean' },
+  'ref-blur': { reference: 'blur' },
+  'ref-blur5': { reference: 'blur', blurSigma: 5 },
+  'ref-model': {},
 };
+
+/** The options of a config on a model: 'ref-model' takes the model's normalised zero from the registry. */
+function modelOptions(config: string, normalizedZero: readonly number[] | undefined): ExplainOptions {
+  const options = CONFIGS[config];
+  if (!options) throw new Error(`unknown config ${config}; known: ${Object.keys(CONFIGS).join(', ')}`);
+  if (config !== 'ref-model') return options;
+  if (!normalizedZero) throw new Error('ref-model needs a built-in model');
+  return { ...options, reference: [...normalizedZero] };
+}
+
+/** Share of the saliency's total mass held by its top 10 % pixels (0.1 for a uniform map, 1 for a map on 10 % of the image). */
+function top10Share(values: ArrayLike<number>): number {
+  const v = Array.from(values).sort((a, b) => b - a);
+  const total = v.reduce((s, x) => s + x, 0);
+  if (!(total > 0)) return NaN;
+  const k = Math.max(1, Math.round(v.length / 10));
+  return v.slice(0, k).reduce((s, x) => s + x, 0) / total;
+}
 
 interface Row {
   case: string;
@@ -84,6 +109,10 @@ interface Row {
   seconds: number;
   secondsPerStep: number;
   warnings: string[];
+  /** Share of the saliency in its top 10 % pixels (spread: 0.1 is uniform). */
+  top10?: number;
+  /** Deletion / insertion AUC of the saliency (`--auc`): RISE's substrates (zero, blur 5) and the explanation's own reference. */
+  auc?: { rise: { deletion: number; insertion: number }; matched: { deletion: number; insertion: number } };
 }
 
 function args(argv: string[]): Record<string, string> {
@@ -117,10 +146,10 @@ const fmt = (v: number | null, d = 3) => (v === null || v === undefined || !Numb
 
 /** A Markdown table of result rows. */
 export function table(rows: Row[]): string {
-  const head = '| case | class | game | config | image | empty | goal | score | met | mask mean | steps | to best | backoffs | lambda | s | s/step |';
+  const head = '| case | class | game | config | image | empty | goal | score | met | mask mean | top 10 % | del AUC (RISE / own) | ins AUC (RISE / own) | steps | to best | backoffs | lambda | s | s/step |';
   const sep = '|' + head.split('|').slice(1, -1).map(() => '---').join('|') + '|';
   const lines = rows.map((r) =>
-    `| ${r.case} | ${r.className} | ${r.game} | ${r.config} | ${fmt(r.image)} | ${fmt(r.reference)} | ${r.goal === null ? '-' : (r.game === 'preservation' ? '>=' : '<=') + fmt(r.goal)} | ${fmt(r.score)} | ${r.met ? 'yes' : '**no**'} | ${fmt(r.maskMean)} | ${r.steps} | ${r.stepsToBest ?? '-'} | ${r.backoffs} | ${fmt(r.lambda, 2)} | ${fmt(r.seconds, 0)} | ${fmt(r.secondsPerStep, 2)} |`,
+    `| ${r.case} | ${r.className} | ${r.game} | ${r.config} | ${fmt(r.image)} | ${fmt(r.reference)} | ${r.goal === null ? '-' : (r.game === 'preservation' ? '>=' : '<=') + fmt(r.goal)} | ${fmt(r.score)} | ${r.met ? 'yes' : '**no**'} | ${fmt(r.maskMean)} | ${fmt(r.top10 ?? null, 2)} | ${r.auc ? `${fmt(r.auc.rise.deletion)} / ${fmt(r.auc.matched.deletion)}` : '-'} | ${r.auc ? `${fmt(r.auc.rise.insertion)} / ${fmt(r.auc.matched.insertion)}` : '-'} | ${r.steps} | ${r.stepsToBest ?? '-'} | ${r.backoffs} | ${fmt(r.lambda, 2)} | ${fmt(r.seconds, 0)} | ${fmt(r.secondsPerStep, 2)} |`,
   );
   return [head, sep, ...lines].join('\n');
 }
@@ -133,7 +162,7 @@ export function table(rows: Row[]): string {
  */
 export function summary(rows: Row[], base = 'default'): string {
   const out: string[] = [];
-  const head = '| game | config | cases | met | mean sparsity | vs ' + base + ' (paired) | worse than ' + base + ' by > 0.02 | mean steps | mean to best | mean back-offs | mean s |';
+  const head = '| game | config | cases | met | mean sparsity | vs ' + base + ' (paired) | worse than ' + base + ' by > 0.02 | top 10 % | del AUC RISE / own | ins AUC RISE / own | mean steps | mean to best | mean back-offs | mean s |';
   out.push(head, '|' + head.split('|').slice(1, -1).map(() => '---').join('|') + '|');
   const sparsity = (r: Row) => (r.game === 'preservation' ? r.maskMean : 1 - r.maskMean);
   const keys = [...new Set(rows.map((r) => `${r.game}|${r.config}`))];
@@ -147,7 +176,7 @@ export function summary(rows: Row[], base = 'default'): string {
     const diff = paired.length ? paired.reduce((s2, [r, q]) => s2 + sparsity(r) - sparsity(q), 0) / paired.length : NaN;
     const worse = paired.filter(([r, q]) => sparsity(r) - sparsity(q) > 0.02).length;
     out.push(
-      `| ${game} | ${config} | ${rs.length} | ${rs.filter((r) => r.met).length}/${rs.length} | ${fmt(mean(sparsity))} | ${Number.isFinite(diff) ? (diff >= 0 ? '+' : '') + diff.toFixed(3) : '-'} | ${paired.length ? `${worse}/${paired.length}` : '-'} | ${fmt(mean((r) => r.steps), 0)} | ${fmt(mean((r) => r.stepsToBest ?? r.steps), 0)} | ${fmt(mean((r) => r.backoffs), 1)} | ${fmt(mean((r) => r.seconds), 1)} |`,
+      `| ${game} | ${config} | ${rs.length} | ${rs.filter((r) => r.met).length}/${rs.length} | ${fmt(mean(sparsity))} | ${Number.isFinite(diff) ? (diff >= 0 ? '+' : '') + diff.toFixed(3) : '-'} | ${paired.length ? `${worse}/${paired.length}` : '-'} | ${fmt(mean((r) => r.top10 ?? NaN), 2)} | ${fmt(mean((r) => r.auc?.rise.deletion ?? NaN))} / ${fmt(mean((r) => r.auc?.matched.deletion ?? NaN))} | ${fmt(mean((r) => r.auc?.rise.insertion ?? NaN))} / ${fmt(mean((r) => r.auc?.matched.insertion ?? NaN))} | ${fmt(mean((r) => r.steps), 0)} | ${fmt(mean((r) => r.stepsToBest ?? r.steps), 0)} | ${fmt(mean((r) => r.backoffs), 1)} | ${fmt(mean((r) => r.seconds), 1)} |`,
     );
   }
   return out.join('\n');
@@ -191,8 +220,7 @@ async function main(): Promise<void> {
       const target = resolveClass(classSpec, probs, classes);
       for (const game of games) {
         for (const config of configs) {
-          const options = CONFIGS[config];
-          if (!options) throw new Error(`unknown config ${config}; known: ${Object.keys(CONFIGS).join(', ')}`);
+          const options = modelOptions(config, loaded?.spec.normalizedZero);
           const t0 = performance.now();
           const r = await explain(model, x, target, { ...options, game, ...(steps ? { steps } : {}) });
           const seconds = since(t0);
@@ -218,7 +246,16 @@ async function main(): Promise<void> {
             seconds,
             secondsPerStep: seconds / r.steps,
             warnings: r.warnings,
+            top10: top10Share(await r.saliency.data()),
           };
+          if (a.auc) {
+            const auc = async (deletionSubstrate: Reference, insertionSubstrate: Reference) => {
+              const d = await deletionInsertion(model, x, r.saliency, target, { deletionSubstrate, insertionSubstrate, steps: 32 });
+              return { deletion: d.deletion!.auc, insertion: d.insertion!.auc };
+            };
+            const own = options.reference ?? EXPLAIN_DEFAULTS.reference;
+            row.auc = { rise: await auc('zero', 'blur'), matched: await auc(own, own) };
+          }
           if (a.trace) {
             const every = Number(a.trace) > 1 ? Number(a.trace) : 5;
             console.log(r.history.filter((h) => h.step % every === 1 || every === 1).map((h) => `${h.step}:${h.score.toFixed(3)}/${h.l1.toFixed(3)}/${h.lambda.toFixed(2)}`).join(' '));

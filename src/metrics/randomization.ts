@@ -27,7 +27,7 @@ import { describe, FgvisArgumentError, FgvisModelError, throwIfAborted } from '.
 import { modelKind, type ExplainableModel, type GraphModelLike } from '../model/adapter';
 import { checkImage, checkOptionsObject, oneOf, readSaliency } from './common';
 import { pearson, spearman, topKIntersection } from './correlation';
-import { seededRandom } from '../util/random';
+import { seededNormal, seededRandom } from '../util/random';
 
 /** How learned weights are replaced. */
 export type RandomizationKind = 'gaussian' | 'shuffle';
@@ -161,7 +161,11 @@ async function randomized(t: tf.Tensor, kind: RandomizationKind, seed: number): 
   });
   const [mean, variance] = Array.from(await moments.data());
   moments.dispose();
-  return tf.randomNormal(t.shape, mean!, Math.sqrt(Math.max(0, variance!)), 'float32', seed);
+  // fgvis's own generator: a seed of 0 is a seed too (tfjs's random ops would ignore it).
+  const z = seededNormal(t.size, seed);
+  const std = Math.sqrt(Math.max(0, variance!));
+  for (let i = 0; i < z.length; i++) z[i] = mean! + std * z[i]!;
+  return tf.tensor(z, t.shape, 'float32');
 }
 
 /** Whether a LayersModel weight is a learned parameter (not a batch-norm moving statistic). */

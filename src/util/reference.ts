@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError } from './errors';
 import { checkLiveTensor, checkOptionsObject } from './validate';
+import { seededNormal } from './random';
 
 /** The references made from the image (or zero), by name. */
 export const REFERENCE_KINDS = ['zero', 'mean', 'blur', 'noise'] as const;
@@ -18,7 +19,7 @@ export const REFERENCE_KINDS = ['zero', 'mean', 'blur', 'noise'] as const;
  *   the usual [0, 1] or [0, 255] input, grey for a [-1, 1] input);
  * - `'mean'`: the image's per-channel mean;
  * - `'blur'`: the image blurred with a Gaussian (sigma `blurSigma` pixels, default 10);
- * - `'noise'`: Gaussian noise with the image's per-channel mean and standard deviation (seeded);
+ * - `'noise'`: Gaussian noise with the image's per-channel mean and standard deviation (`seed`: the same noise for the same seed, on every backend; without one, new noise every time);
  * - a number, or one number per channel: a constant colour in the model's
  *   input space, e.g. the value its input normalisation maps to zero (the
  *   dataset's mean colour: `[0.485, 0.456, 0.406]` for an ImageNet model fed
@@ -108,7 +109,9 @@ export function makeReference(x: tf.Tensor4D, reference: Reference = 'zero', opt
     default: // 'noise'
       return tf.tidy(() => {
         const { mean, variance } = tf.moments(x, [1, 2], true);
-        const z = tf.randomNormal(x.shape, 0, 1, 'float32', options.seed);
+        // fgvis's own generator: seed 0 is a seed too (tfjs's random ops would ignore it).
+        const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+        const z = tf.tensor(seededNormal(x.size, seed), x.shape, 'float32');
         return tf.add(mean, tf.mul(tf.sqrt(variance), z)) as tf.Tensor4D;
       });
   }

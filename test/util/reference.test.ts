@@ -19,4 +19,20 @@ describeEachBackend('references', () => {
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
   });
+
+  it('noise: the same seed (0 included) gives the same noise, another seed other noise', async () => {
+    const x = tf.randomUniform([1, 4, 4, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const read = async (seed: number | undefined) => {
+      const r = makeReference(x, 'noise', { seed })!;
+      const v = Array.from(await r.data());
+      r.dispose();
+      return v;
+    };
+    expect(await read(0)).toEqual(await read(0));
+    expect(await read(0)).not.toEqual(await read(1));
+    expect(await read(undefined)).not.toEqual(await read(undefined));
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
 });
