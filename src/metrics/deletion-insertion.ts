@@ -10,6 +10,7 @@
 import type { Target } from '../util/input';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, FgvisArgumentError, throwIfAborted } from '../util/errors';
+import { seededRandom } from '../util/random';
 import { makeReference, type Reference } from '../util/reference';
 import type { ExplainableModel, ScoresOption } from '../model/adapter';
 import { modelLabels } from '../model/labels';
@@ -42,8 +43,16 @@ export interface DeletionInsertionOptions {
   insertionSubstrate?: Reference;
   /** Sigma in pixels of the `'blur'` substrates; default 5. */
   blurSigma?: number;
-  /** Seed of the `'noise'` substrate; default 0. */
+  /** Seed of the `'noise'` substrate and of the order of ties (`ties: 'random'`); default 0. */
   seed?: number;
+  /**
+   * The order of pixels with equal saliency: `'random'` (default: a seeded
+   * shuffle, so that a map that ranks only some pixels, such as a sparse
+   * mask with many zeros, has the rest moved in no particular place) or
+   * `'raster'` (row-major order, as an index-stable sort gives: the unranked
+   * rest is then removed from the top of the image down).
+   */
+  ties?: 'random' | 'raster';
   /** Largest number of perturbed images per forward pass; default 8 (1 disables batching). */
   batchSize?: number;
   /** How to read the model's output; default `'auto'`. */
@@ -62,12 +71,13 @@ export const DELETION_INSERTION_DEFAULTS = {
   insertionSubstrate: 'blur',
   blurSigma: 5,
   seed: 0,
+  ties: 'random',
   batchSize: 8,
   scores: 'auto',
 } as const;
 
 const KNOWN = [
-  'mode', 'steps', 'deletionSubstrate', 'insertionSubstrate', 'blurSigma', 'seed', 'batchSize', 'scores', 'outputNode', 'signal',
+  'mode', 'steps', 'deletionSubstrate', 'insertionSubstrate', 'blurSigma', 'seed', 'ties', 'batchSize', 'scores', 'outputNode', 'signal',
 ] as const;
 
 /** One curve: the target's probability against the fraction of pixels deleted / inserted. */
@@ -122,11 +132,22 @@ export function trapezoidAuc(y: ArrayLike<number>, x?: ArrayLike<number>): numbe
 
 /**
  * Pixel order for a saliency map: flat indices `row * W + col`, most salient
- * first; ties (equal values) in ascending flat index, i.e. row-major order.
- * Returns each pixel's rank (0 = first to move).
+ * first; ties (equal values) in ascending flat index, i.e. row-major order,
+ * or, with a `tieSeed`, in a seeded random order. Returns each pixel's rank
+ * (0 = first to move).
  */
-export function saliencyRanks(values: ArrayLike<number>): Float32Array {
-  const order = Array.from({ length: values.length }, (_, i) => i).sort((i, j) => values[j]! - values[i]! || i - j);
+export function saliencyRanks(values: ArrayLike<number>, tieSeed?: number): Float32Array {
+  const n = values.length;
+  // The tie-break key of each pixel: its index, or its position in a seeded shuffle.
+  const key = Float64Array.from({ length: n }, (_, i) => i);
+  if (tieSeed !== undefined) {
+    const rnd = seededRandom(tieSeed);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [key[i], key[j]] = [key[j]!, key[i]!];
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => values[j]! - values[i]! || key[i]! - key[j]!);
   const ranks = new Float32Array(values.length);
   order.forEach((pixel, rank) => {
     ranks[pixel] = rank;
@@ -151,7 +172,7 @@ function substrateFor(x: tf.Tensor4D, option: Reference, kind: string, blurSigma
  * Deletion and insertion metrics of a saliency map (RISE, Petsiuk et al. 2018).
  *
  * Pixels (all channels together) are ordered by decreasing saliency, ties
- * broken in row-major order. The `H*W` pixels are split into `steps` chunks of
+ * in a seeded random order (`ties`). The `H*W` pixels are split into `steps` chunks of
  * `round(k*H*W/steps)` cumulative pixels (equal when `steps` divides `H*W`).
  * - Deletion: image `k` is the input with its first `n_k` pixels replaced by
  *   the deletion substrate (default zero in the model's input space).
@@ -187,6 +208,7 @@ export async function deletionInsertion(
   }
   const seed = o.seed ?? D.seed;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new FgvisArgumentError(fn, 'options.seed', `must be a finite number, got ${describe(seed)}`);
+  const ties = oneOf(fn, 'ties', o.ties ?? D.ties, ['random', 'raster'] as const);
   throwIfAborted(o.signal);
 
   const x = await checkImage(input, fn);
@@ -200,7 +222,7 @@ export async function deletionInsertion(
     const steps = Math.min(requestedSteps, pixels);
     const counts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * pixels) / steps));
     const fractions = counts.map((n) => n / pixels);
-    const rank = tf.tensor4d(saliencyRanks(values), [1, height, width, 1]);
+    const rank = tf.tensor4d(saliencyRanks(values, ties === 'random' ? seed : undefined), [1, height, width, 1]);
     owned.push(rank);
 
     // Substrates first: a bad option fails before any forward pass.

@@ -65,7 +65,7 @@ describeEachBackend('deletionInsertion', () => {
     tf.dispose([x, good, bad]);
   });
 
-  it('equal chunks: 2 steps of 2 pixels; one curve only; ties broken row-major', async () => {
+  it('equal chunks: 2 steps of 2 pixels; one curve only; ties broken row-major (ties: raster) or in a seeded random order', async () => {
     const model = meanOfPixels(2, 2, 1, [0, 1]);
     const x = tf.ones([1, 2, 2, 1]);
     const good = tf.tensor2d(PERFECT);
@@ -75,8 +75,21 @@ describeEachBackend('deletionInsertion', () => {
     expect(d.deletion!.auc).toBeCloseTo(0.5 * 0.5, 6); // 1, 0, 0
     // Ties among pixels 1, 2, 3 go in row-major order: removal order 1, 2, 3, 0.
     const tied = tf.tensor2d([[0, 1], [1, 1]]);
-    const t = await deletionInsertion(model, x, tied, 1, { steps: 4, mode: 'deletion' });
+    const t = await deletionInsertion(model, x, tied, 1, { steps: 4, mode: 'deletion', ties: 'raster' });
     expect(t.deletion!.curve.map((v) => +v.toFixed(6))).toEqual([1, 0.5, 0.5, 0.5, 0]);
+    // By default, ties go in a seeded random order: the same for the same seed, over seeds not always row-major.
+    const orders = new Set<string>();
+    const curves = new Set<string>();
+    for (const seed of [0, 1, 2, 3, 4, 5]) {
+      const a = await deletionInsertion(model, x, tied, 1, { steps: 4, mode: 'deletion', seed });
+      const b = await deletionInsertion(model, x, tied, 1, { steps: 4, mode: 'deletion', seed });
+      expect(a.deletion!.curve).toEqual(b.deletion!.curve);
+      curves.add(a.deletion!.curve.map((v) => v.toFixed(6)).join(','));
+      orders.add(Array.from(saliencyRanks([0, 1, 1, 1], seed)).join(','));
+    }
+    expect(curves.size).toBeGreaterThan(1);
+    expect(orders.size).toBeGreaterThan(1);
+    for (const o of orders) expect(o.split(',')[0]).toBe('3'); // pixel 0, the least salient, always moves last
     // steps above H*W are capped at one pixel per step.
     const capped = await deletionInsertion(model, x, good, 1, { steps: 100, mode: 'insertion', insertionSubstrate: 'zero' });
     expect(capped.insertion!.curve).toHaveLength(5);
