@@ -9,7 +9,8 @@
  *   --start I              first image index (default 0)
  *   --methods a,b,...      subset of: fgvis, fgvisUndefended, fgvisDeletion,
  *                          fgvisRef:zero|mean|blur|noise, gradient, smoothGrad,
- *                          integratedGradients, gradCam, occlusion, meaningfulPerturbation
+ *                          integratedGradients, gradCam, occlusion, meaningfulPerturbation,
+ *                          meaningfulPerturbation:preservation, occlusion:blur, integratedGradients:blur
  *   --roles alternate|a|b|both   which model explains (default alternate: a on even, b on odd indices)
  *   --ll N                 least-likely test on the first N images (default 12; 0 = skip)
  *   --quick                the quick settings (few steps; a smoke run)
