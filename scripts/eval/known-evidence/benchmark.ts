@@ -130,15 +130,22 @@ export function methodLabel(key: MethodKey): string {
 
 const isFgvis = (k: MethodKey) => k.startsWith('fgvis');
 
+/**
+ * The seed of everything random (the 'noise' reference). Not 0: tfjs's random
+ * ops (`tf.randomNormal(..., seed)`, used by fgvis's makeReference) treat a
+ * seed of 0 as no seed at all and draw a different noise on every call.
+ */
+export const SEED = 1;
+
 /** The explain() options of an FGVis method (over `base`, the settings' overrides). */
 function fgvisOptions(key: MethodKey, base: ExplainOptions): ExplainOptions {
   if (key === 'fgvisUndefended') return { ...base, defense: false };
   if (key === 'fgvisDeletion') return { ...base, game: 'deletion' };
-  if (key.startsWith('fgvisRef:')) return { ...base, reference: key.slice('fgvisRef:'.length) as ReferenceName, seed: 0 };
+  if (key.startsWith('fgvisRef:')) return { ...base, reference: key.slice('fgvisRef:'.length) as ReferenceName, seed: SEED };
   if (key.startsWith('fgvisDeletionRef:')) {
-    return { ...base, game: 'deletion', reference: key.slice('fgvisDeletionRef:'.length) as ReferenceName, seed: 0 };
+    return { ...base, game: 'deletion', reference: key.slice('fgvisDeletionRef:'.length) as ReferenceName, seed: SEED };
   }
-  return { ...base, seed: 0 };
+  return { ...base, seed: SEED };
 }
 
 // ---------------------------------------------------------------------------
@@ -473,13 +480,13 @@ async function leastLikely(
   let res: Awaited<ReturnType<typeof adversarialEvidenceTest>> | null = null;
   let empty: tf.Tensor4D | null = null;
   try {
-    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: 0 }, keepExplanations: true });
+    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: SEED }, keepExplanations: true });
     const c = res.target;
     row.target = c;
     row.className = CLASSES[c]!;
     row.a = { image: res.scores.image, empty: res.scores.reference, defended: res.scores.defended, undefended: res.scores.undefended };
-    // The same empty image the test used: explain's reference with seed 0 (the 'zero' reference is all zeros).
-    empty = makeReference(x, reference as Reference, { blurSigma: EXPLAIN_DEFAULTS.blurSigma, seed: 0 }) ?? tf.zerosLike(x);
+    // The same empty image the test used: explain's reference with the same seed (the 'zero' reference is all zeros).
+    empty = makeReference(x, reference as Reference, { blurSigma: EXPLAIN_DEFAULTS.blurSigma, seed: SEED }) ?? tf.zerosLike(x);
     row.b = {
       image: (await probs(B, x))[c]!,
       empty: (await probs(B, empty))[c]!,

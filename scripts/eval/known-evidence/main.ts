@@ -15,7 +15,9 @@
  *   --ll N                 least-likely test on the first N images (default 12; 0 = skip)
  *   --quick                the quick settings (few steps; a smoke run)
  *   --out FILE.json        write the JSON there, and the Markdown next to it (FILE.md)
- *   --figure FILE.png      a figure of the first (up to 4) images, every method's saliency
+ *   --figure FILE.png      a figure of the first (up to 4) images: the saliency of FGVis
+ *                          (defaults, defense off, mean/blur/noise references, deletion
+ *                          with zero and blur) and of the baselines
  */
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-wasm';
@@ -24,7 +26,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writePNG } from '../../../src/node';
 import { evaluationGrid } from '../grid';
-import { ALL_METHODS, FULL, methodLabel, QUICK, runKnownEvidence, type MethodKey } from './benchmark';
+import { ALL_METHODS, FULL, QUICK, runKnownEvidence, type MethodKey } from './benchmark';
 import { reportMarkdown } from './report';
 import { generate, SIZE, type SplitName } from './shapes';
 
@@ -73,6 +75,28 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
+/** JSON replacer: numbers to 6 significant digits (the file stays small; scores like 1e-9 keep their magnitude). */
+export function roundNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value) ? Number(value.toPrecision(6)) : value;
+}
+
+/** The methods shown in the figure (a readable subset; every method is in the tables), with short row labels. */
+const FIGURE_METHODS: ReadonlyArray<readonly [MethodKey, string]> = [
+  ['fgvis', 'FGVis defaults'],
+  ['fgvisUndefended', 'FGVis no defense'],
+  ['fgvisRef:mean', 'FGVis mean'],
+  ['fgvisRef:blur', 'FGVis blur'],
+  ['fgvisRef:noise', 'FGVis noise'],
+  ['fgvisDeletion', 'FGVis del. defaults'],
+  ['fgvisDeletionRef:blur', 'FGVis del. blur'],
+  ['gradient', 'Gradient'],
+  ['smoothGrad', 'Smooth- Grad'],
+  ['integratedGradients', 'IG'],
+  ['gradCam', 'Grad-CAM'],
+  ['occlusion', 'Occlusion'],
+  ['meaningfulPerturbation:preservation', 'MP pres.'],
+];
+
 function log(s: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 }
@@ -100,13 +124,14 @@ async function main(): Promise<void> {
   if (args.out) {
     mkdirSync(dirname(args.out), { recursive: true });
     const slim = { ...report, rows: report.rows.map((r) => ({ ...r, methods: r.methods.map(({ saliency: _s, ...m }) => m) })) };
-    writeFileSync(args.out, JSON.stringify(slim, null, 1) + '\n');
+    writeFileSync(args.out, JSON.stringify(slim, roundNumbers, 1) + '\n');
     writeFileSync(args.out.replace(/\.json$/, '') + '.md', md + '\n');
     log(`wrote ${args.out}`);
   }
   if (args.figure) {
     const rows = report.rows.slice(0, 4);
-    const methods = report.summary.map((s) => s.method);
+    const shown = FIGURE_METHODS.filter(([m]) => report.summary.some((s) => s.method === m));
+    const methods = shown.map(([m]) => m);
     const inputs = rows.map((r) => tf.tensor4d(generate(args.split, r.index).pixels, [1, SIZE, SIZE, 3]));
     const cells = methods.map((m) => rows.map((r) => {
       const q = r.methods.find((x) => x.method === m);
@@ -118,10 +143,10 @@ async function main(): Promise<void> {
     }));
     const grid = await evaluationGrid(
       rows.map((r, c) => ({ input: inputs[c]!, range: [0, 1] as const, caption: `${r.className} (${r.explainer})` })),
-      methods.map((m) => methodLabel(m)),
+      shown.map(([, label]) => label),
       cells,
       captions,
-      { cellSize: 128, title: `known evidence, ${args.split} split: saliency per method (E = energy in region, k = kept@k)` },
+      { cellSize: 80, title: `known evidence, ${args.split}: saliency (E = energy in region, k = kept@k)` },
     );
     tf.dispose(inputs);
     mkdirSync(dirname(args.figure), { recursive: true });
