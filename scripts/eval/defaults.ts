@@ -80,6 +80,9 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   'mean-ne120-inc0.2-lr0.05': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 }, learningRate: 0.05 },
   'mean-ne120-init10-inc0.1': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { initial: 10, increase: 0.1 } },
   'mean-ne120-inc0.2-after5': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 }, backoff: { after: 5 } },
+  'mean-ne120-odds': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds' },
+  'mean-ne120-odds-inc0.2': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', autoLambda: { increase: 0.2 } },
+  'mean-ne120-odds-noguard': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', backoff: false },
 };
 
 /** The options of a config on a model: 'ref-model' takes the model's normalised zero from the registry. */
