@@ -9,6 +9,7 @@ import { ACTIVATION_KERNELS } from '../../src/filter';
 const ORACLE = { gatedKernels: ACTIVATION_KERNELS };
 import { expect, it } from 'vitest';
 import { captureBounds, withGradientFilter } from '../../src/filter';
+import { setSimdGate, simdGateAvailable } from '../../src/filter/fast-gate';
 import { NonNegativeBound } from '../../src/filter/bounds';
 import { describeEachBackend } from '../backends';
 
@@ -51,5 +52,37 @@ describeEachBackend('fused gate', () => {
     tf.dispose([x, e, gx, fused, ops]);
     bounds.dispose();
     m.dispose();
+  });
+
+  it('gives the same gradients bit for bit with the WebAssembly SIMD gate (wasm) as with the JavaScript loop', (ctx) => {
+    if (tf.getBackend() !== 'wasm') ctx.skip();
+    expect(simdGateAvailable()).toBe(true);
+    const m = model(11);
+    const x = tf.randomUniform([1, 13, 11, 2], -1, 1, 'float32', 12);
+    const e = tf.tidy(() => tf.mul(x, tf.randomUniform(x.shape, 0, 1, 'float32', 13)));
+    const grad = (z: tf.Tensor) => tf.grad(m.f)(z);
+    // Every layer output gated (the default list), as in explain().
+    const { result: gx, bounds } = captureBounds(() => grad(x));
+    try {
+      const simd = withGradientFilter(bounds, () => grad(e)).result;
+      const previous = setSimdGate(false);
+      const js = (() => {
+        try {
+          return withGradientFilter(bounds, () => grad(e)).result;
+        } finally {
+          setSimdGate(previous);
+        }
+      })();
+      const bits = (t: tf.Tensor) => {
+        const v = t.dataSync() as Float32Array;
+        return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+      };
+      expect(bits(simd)).toEqual(bits(js));
+      tf.dispose([simd, js]);
+    } finally {
+      tf.dispose([x, e, gx]);
+      bounds.dispose();
+      m.dispose();
+    }
   });
 });
