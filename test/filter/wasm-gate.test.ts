@@ -280,4 +280,33 @@ describe('fusedGate on the wasm backend: SIMD and JavaScript loop', () => {
     expect(after.numBytes).toBe(before.numBytes);
     tf.dispose([dy!, h!, hi!, x!]);
   });
+
+  it('falls back to the JavaScript loop when the backend hides its memory or shows another one', async () => {
+    await useBackend('wasm');
+    const module = (tf.backend() as unknown as { wasm: { asm: Record<string, unknown> } }).wasm;
+    const asm = module.asm;
+    const n = 1027;
+    const d = hostile(n, 21);
+    const [dy, h, hi, x] = [d.dy, d.h, d.hi, d.x].map((a) => tf.tensor(a));
+    const expected = new Float32Array(n);
+    jsGate('Relu6', d.dy, d.h, null, d.hi, d.x, expected);
+    const other = new WebAssembly.Memory({ initial: 1 });
+    try {
+      for (const memory of [undefined, other]) {
+        // Hide `asm.memory` (a later Emscripten, say), or show a memory that is not the heap.
+        module.asm = { ...asm, memory }; // (the exports object itself is frozen)
+        expect(simdGateAvailable()).toBe(memory !== undefined);
+        const out = fusedGate(dy!, h!, null, hi!, 'Relu6', x!)!;
+        module.asm = asm;
+        expectSameBits(out.dataSync() as Float32Array, expected, `memory ${memory === undefined ? 'hidden' : 'not the heap'}`);
+        out.dispose();
+      }
+      // The other memory's gate was made, and never written to.
+      expect(new Float32Array(other.buffer).every((v) => v === 0)).toBe(true);
+    } finally {
+      module.asm = asm;
+      tf.dispose([dy!, h!, hi!, x!]);
+    }
+    expect(simdGateAvailable()).toBe(true);
+  });
 });
