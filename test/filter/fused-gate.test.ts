@@ -10,7 +10,7 @@ const ORACLE = { gatedKernels: ACTIVATION_KERNELS };
 import { expect, it } from 'vitest';
 import { captureBounds, withGradientFilter } from '../../src/filter';
 import { setSimdGate, simdGateAvailable } from '../../src/filter/fast-gate';
-import { NonNegativeBound } from '../../src/filter/bounds';
+import { NonNegativeBound, SignedBound } from '../../src/filter/bounds';
 import { describeEachBackend } from '../backends';
 
 function model(seed: number) {
@@ -36,6 +36,8 @@ describeEachBackend('fused gate', () => {
     const { result: gx, bounds } = captureBounds(() => grad(x), ORACLE);
     expect(bounds.entries.map((b) => b.kernel)).toEqual(['ClipByValue', 'LeakyRelu', 'Relu6', 'Relu']);
     expect(bounds.entries.map((b) => b instanceof NonNegativeBound)).toEqual([false, false, true, true]);
+    // cpu and wasm gate in one pass: a signed output's bounds are the output itself.
+    expect(bounds.entries.map((b) => b instanceof SignedBound)).toEqual([true, true, false, false]);
     expect(Array.from(bounds.entries[3]!.lo.dataSync()).every((v) => v === 0)).toBe(true);
     const fused = withGradientFilter(bounds, () => grad(e)).result;
     const ops = withGradientFilter(bounds, () => grad(e), { fused: false }).result;
@@ -84,5 +86,32 @@ describeEachBackend('fused gate', () => {
       bounds.dispose();
       m.dispose();
     }
+  });
+
+  it('keeps one tensor per signed output; lo and hi are made on first read, once, and released with the bounds', () => {
+    const m = model(5);
+    const x = tf.randomUniform([1, 7, 7, 2], -1, 1, 'float32', 8);
+    const grad = (z: tf.Tensor) => tf.grad(m.f)(z);
+    const before = tf.memory().numTensors;
+    const { result: gx, bounds } = captureBounds(() => grad(x), ORACLE);
+    gx.dispose();
+    // ClipByValue [-0.5, 0.7] and LeakyRelu: signed (1 tensor each); Relu6, Relu: hi only.
+    expect(tf.memory().numTensors - before).toBe(4);
+    const signed = bounds.entries[1] as SignedBound;
+    expect(signed).toBeInstanceOf(SignedBound);
+    const lo = signed.lo;
+    const hi = signed.hi;
+    expect(signed.lo).toBe(lo);
+    expect(signed.hi).toBe(hi);
+    expect(tf.memory().numTensors - before).toBe(6);
+    const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    tf.tidy(() => {
+      expect(bits(lo)).toEqual(bits(tf.minimum(signed.value, 0)));
+      expect(bits(hi)).toEqual(bits(tf.maximum(signed.value, 0)));
+    });
+    bounds.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(x);
+    m.dispose();
   });
 });

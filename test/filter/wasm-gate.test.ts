@@ -4,8 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fusedGate, jsGate, setSimdGate, simdGateAvailable, type FusedActivation } from '../../src/filter/fast-gate';
-import { clipRangeF32, gateModuleBytes, wasmGateFor, type GateActivation } from '../../src/filter/wasm-gate';
-import { useBackend } from '../backends';
+import { clipRangeF32, gateModuleBytes, wasmGateFor, type BoundArrays, type BoundKind, type GateActivation } from '../../src/filter/wasm-gate';
+import { describeEachBackend, useBackend } from '../backends';
 
 /** Deterministic generator (mulberry32). */
 function rng(seed: number): () => number {
@@ -30,11 +30,16 @@ function hostile(n: number, seed: number) {
   const x = a();
   const lo = Float32Array.from({ length: n }, () => Math.min(0, pick()));
   const hi = Float32Array.from({ length: n }, () => Math.max(0, pick()));
+  const b = a(); // a signed bound's captured output
   const h = Float32Array.from({ length: n }, (_, i) => {
     const u = r();
-    return u < 0.2 ? lo[i]! : u < 0.4 ? hi[i]! : u < 0.5 ? x[i]! : pick();
+    return u < 0.15 ? lo[i]! : u < 0.3 ? hi[i]! : u < 0.45 ? b[i]! : u < 0.5 ? x[i]! : u < 0.55 ? -b[i]! : pick();
   });
-  return { dy, h, lo, hi, x };
+  return { dy, h, lo, hi, b, x };
+}
+
+function boundOf<T>(kind: BoundKind, a: { lo: T; hi: T; b: T }): BoundArrays<T> {
+  return kind === 'signed' ? { kind, value: a.b } : kind === 'interval' ? { kind, lo: a.lo, hi: a.hi } : { kind, hi: a.hi };
 }
 
 /** Same bits, or both NaN (the one documented difference). */
@@ -51,21 +56,21 @@ function expectSameBits(actual: Float32Array, expected: Float32Array, what: stri
   }
 }
 
-const VARIANTS: { activation: FusedActivation | null; lo: boolean; clip?: { min: number; max: number } }[] = [];
+const VARIANTS: { activation: FusedActivation | null; bound: BoundKind; clip?: { min: number; max: number } }[] = [];
 for (const activation of [null, 'Relu', 'Relu6', 'ClipByValue'] as const) {
-  for (const lo of [true, false]) {
+  for (const bound of ['nonNegative', 'interval', 'signed'] as const) {
     if (activation === 'ClipByValue') {
-      VARIANTS.push({ activation, lo, clip: { min: -0.5, max: 0.7 } });
+      VARIANTS.push({ activation, bound, clip: { min: -0.5, max: 0.7 } });
       // Float32(-0.1) < -0.1 and float32(0.1) > 0.1: the JavaScript loop's float64 tests block x = ±float32(0.1).
-      VARIANTS.push({ activation, lo, clip: { min: -0.1, max: 0.1 } });
-      VARIANTS.push({ activation, lo, clip: { min: 0, max: 6 } });
+      VARIANTS.push({ activation, bound, clip: { min: -0.1, max: 0.1 } });
+      VARIANTS.push({ activation, bound, clip: { min: 0, max: 6 } });
     } else {
-      VARIANTS.push({ activation, lo });
+      VARIANTS.push({ activation, bound });
     }
   }
 }
 const variantName = (v: (typeof VARIANTS)[number]) =>
-  `${v.activation ?? 'gate'}${v.lo ? ' with lo' : ' (lo = 0)'}${v.clip ? ` [${v.clip.min}, ${v.clip.max}]` : ''}`;
+  `${v.activation ?? 'gate'}, ${v.bound} bound${v.clip ? ` [${v.clip.min}, ${v.clip.max}]` : ''}`;
 
 describe('wasm gate module', () => {
   const SIZES = [4, 5, 6, 7, 8, 9, 15, 16, 17, 33, 1000, 4099];
@@ -81,7 +86,7 @@ describe('wasm gate module', () => {
         for (const n of SIZES) {
           const d = hostile(n, seed++);
           // Lay the six arrays out in the memory at odd (4-byte, not 16-byte) offsets.
-          const need = 7 * (4 * n + 4) + 64;
+          const need = 8 * (4 * n + 4) + 64;
           const pages = Math.ceil(need / 65536);
           if (memory.buffer.byteLength < need) memory.grow(pages - memory.buffer.byteLength / 65536);
           let offset = 4;
@@ -96,6 +101,7 @@ describe('wasm gate module', () => {
           const h = place(d.h);
           const lo = place(d.lo);
           const hi = place(d.hi);
+          const b = place(d.b);
           const x = place(d.x);
           const out = place(null);
           const after = new Float32Array(memory.buffer, out.byteOffset + 4 * n, 1);
@@ -103,7 +109,7 @@ describe('wasm gate module', () => {
           after[0] = 777;
           before[0] = 777;
           const expected = new Float32Array(n);
-          jsGate(v.activation, d.dy, d.h, v.lo ? d.lo : null, d.hi, v.activation ? d.x : null, expected, v.clip);
+          jsGate(v.activation, d.dy, d.h, boundOf(v.bound, d), v.activation ? d.x : null, expected, v.clip);
           for (const e of expected) {
             if (Number.isNaN(e)) specials.nan++;
             else if (Object.is(e, -0)) specials.negativeZero++;
@@ -112,7 +118,7 @@ describe('wasm gate module', () => {
           }
           gate!.run(
             (v.activation ?? 'none') as GateActivation,
-            { dy: dy.byteOffset, h: h.byteOffset, lo: v.lo ? lo.byteOffset : null, hi: hi.byteOffset, x: v.activation ? x.byteOffset : null, out: out.byteOffset, n },
+            { dy: dy.byteOffset, h: h.byteOffset, bound: boundOf(v.bound, { lo: lo.byteOffset, hi: hi.byteOffset, b: b.byteOffset }), x: v.activation ? x.byteOffset : null, out: out.byteOffset, n },
             v.clip ? clipRangeF32(v.clip.min, v.clip.max) : undefined,
           );
           expectSameBits(new Float32Array(memory.buffer, out.byteOffset, n), expected, `${variantName(v)}, n = ${n}`);
@@ -140,7 +146,7 @@ describe('wasm gate module', () => {
     f.set(hi, 8);
     f.set(x, 12);
     const run = (a: GateActivation) => {
-      gate.run(a, { dy: 0, h: 16, lo: null, hi: 32, x: 48, out: 64, n: 4 }, a === 'ClipByValue' ? { min: 0, max: 6 } : undefined);
+      gate.run(a, { dy: 0, h: 16, bound: { kind: 'nonNegative', hi: 32 }, x: 48, out: 64, n: 4 }, a === 'ClipByValue' ? { min: 0, max: 6 } : undefined);
       return Array.from(f.slice(16, 20));
     };
     for (const a of ['Relu', 'Relu6'] as const) {
@@ -168,14 +174,15 @@ describe('wasm gate module', () => {
     f.set([1, -1, 2, -2, 3], base); // dy
     f.set([0.5, 0.5, 2, 0.5, 0.5], base + 8); // h
     f.set([1, 1, 1, 1, 1], base + 16); // hi
-    gate.run('none', { dy: 4 * base, h: 4 * (base + 8), lo: null, hi: 4 * (base + 16), x: null, out: 4 * (base + 24), n });
+    gate.run('none', { dy: 4 * base, h: 4 * (base + 8), bound: { kind: 'nonNegative', hi: 4 * (base + 16) }, x: null, out: 4 * (base + 24), n });
     expect(Array.from(f.slice(base + 24, base + 24 + n))).toEqual([1, -1, 0, -2, 3]);
   });
 
   it('refuses fewer than 4 elements and a missing x (the caller uses the JavaScript loop)', () => {
     const gate = wasmGateFor(new WebAssembly.Memory({ initial: 1 }))!;
-    expect(() => gate.run('none', { dy: 0, h: 16, lo: null, hi: 32, x: null, out: 48, n: 3 })).toThrow(/n must be/);
-    expect(() => gate.run('Relu', { dy: 0, h: 16, lo: null, hi: 32, x: null, out: 48, n: 4 })).toThrow(/needs x/);
+    const bound = { kind: 'nonNegative', hi: 32 } as const;
+    expect(() => gate.run('none', { dy: 0, h: 16, bound, x: null, out: 48, n: 3 })).toThrow(/n must be/);
+    expect(() => gate.run('Relu', { dy: 0, h: 16, bound, x: null, out: 48, n: 4 })).toThrow(/needs x/);
   });
 
   it('falls back (null) when the module cannot be compiled or instantiated, or the memory is not a Memory', () => {
@@ -245,17 +252,17 @@ describe('fusedGate on the wasm backend: SIMD and JavaScript loop', () => {
       for (const n of [1, 3, 4, 5, 11, 64, 1027]) {
         const d = hostile(n, seed++);
         const shape = n % 2 === 1 && n > 1 ? [1, n] : [n];
-        const [dy, h, lo, hi, x] = [d.dy, d.h, d.lo, d.hi, d.x].map((a) => tf.tensor(a, shape));
+        const [dy, h, lo, hi, b, x] = [d.dy, d.h, d.lo, d.hi, d.b, d.x].map((a) => tf.tensor(a, shape));
         const run = (simd: boolean) => {
           setSimdGate(simd);
-          const t = fusedGate(dy!, h!, v.lo ? lo! : null, hi!, v.activation, v.activation ? x! : null, v.clip)!;
+          const t = fusedGate(dy!, h!, boundOf(v.bound, { lo: lo!, hi: hi!, b: b! }), v.activation, v.activation ? x! : null, v.clip)!;
           const values = t.dataSync() as Float32Array;
           expect(t.shape).toEqual(shape);
           t.dispose();
           return values;
         };
         expectSameBits(run(true), run(false), `${variantName(v)}, n = ${n}`);
-        tf.dispose([dy!, h!, lo!, hi!, x!]);
+        tf.dispose([dy!, h!, lo!, hi!, b!, x!]);
       }
     }
   });
@@ -267,11 +274,11 @@ describe('fusedGate on the wasm backend: SIMD and JavaScript loop', () => {
     const [dy, h, hi, x] = [d.dy, d.h, d.hi, d.x].map((a) => tf.tensor(a));
     const before = tf.memory();
     for (let k = 0; k < 3; k++) {
-      const out = fusedGate(dy!, h!, null, hi!, 'Relu6', x!)!;
+      const out = fusedGate(dy!, h!, { kind: 'nonNegative', hi: hi! }, 'Relu6', x!)!;
       expect(tf.memory().numTensors).toBe(before.numTensors + 1);
       // Make the heap grow (when it must) while `out` is alive, then gate again.
       const big = tf.zeros([8 << 20]);
-      const again = fusedGate(dy!, h!, null, hi!, 'Relu6', x!)!;
+      const again = fusedGate(dy!, h!, { kind: 'nonNegative', hi: hi! }, 'Relu6', x!)!;
       expectSameBits(again.dataSync() as Float32Array, out.dataSync() as Float32Array, 'after growth');
       tf.dispose([out, big, again]);
     }
@@ -289,14 +296,14 @@ describe('fusedGate on the wasm backend: SIMD and JavaScript loop', () => {
     const d = hostile(n, 21);
     const [dy, h, hi, x] = [d.dy, d.h, d.hi, d.x].map((a) => tf.tensor(a));
     const expected = new Float32Array(n);
-    jsGate('Relu6', d.dy, d.h, null, d.hi, d.x, expected);
+    jsGate('Relu6', d.dy, d.h, { kind: 'nonNegative', hi: d.hi }, d.x, expected);
     const other = new WebAssembly.Memory({ initial: 1 });
     try {
       for (const memory of [undefined, other]) {
         // Hide `asm.memory` (a later Emscripten, say), or show a memory that is not the heap.
         module.asm = { ...asm, memory }; // (the exports object itself is frozen)
         expect(simdGateAvailable()).toBe(memory !== undefined);
-        const out = fusedGate(dy!, h!, null, hi!, 'Relu6', x!)!;
+        const out = fusedGate(dy!, h!, { kind: 'nonNegative', hi: hi! }, 'Relu6', x!)!;
         module.asm = asm;
         expectSameBits(out.dataSync() as Float32Array, expected, `memory ${memory === undefined ? 'hidden' : 'not the heap'}`);
         out.dispose();
@@ -308,5 +315,32 @@ describe('fusedGate on the wasm backend: SIMD and JavaScript loop', () => {
       tf.dispose([dy!, h!, hi!, x!]);
     }
     expect(simdGateAvailable()).toBe(true);
+  });
+});
+
+describeEachBackend('signed bounds', (backend) => {
+  afterEach(() => {
+    setSimdGate(true);
+  });
+
+  it('gate exactly as lo = tf.minimum(b, 0), hi = tf.maximum(b, 0) (the two-tensor bounds they replace), NaN b included', () => {
+    let seed = 300;
+    for (const activation of [null, 'Relu', 'Relu6', 'ClipByValue'] as const) {
+      for (const n of [3, 4, 37, 1031]) {
+        const d = hostile(n, seed++);
+        const [dy, h, b, x] = [d.dy, d.h, d.b, d.x].map((a) => tf.tensor(a));
+        const lo = tf.minimum(b!, 0);
+        const hi = tf.maximum(b!, 0);
+        const clip = activation === 'ClipByValue' ? { min: -0.1, max: 0.7 } : undefined;
+        for (const simd of backend === 'wasm' ? [true, false] : [false]) {
+          setSimdGate(simd);
+          const signed = fusedGate(dy!, h!, { kind: 'signed', value: b! }, activation, activation ? x! : null, clip)!;
+          const interval = fusedGate(dy!, h!, { kind: 'interval', lo, hi }, activation, activation ? x! : null, clip)!;
+          expectSameBits(signed.dataSync() as Float32Array, interval.dataSync() as Float32Array, `${activation ?? 'gate'}, n = ${n}, ${simd ? 'SIMD' : 'JavaScript'}`);
+          tf.dispose([signed, interval]);
+        }
+        tf.dispose([dy!, h!, b!, x!, lo, hi]);
+      }
+    }
   });
 });
