@@ -16,7 +16,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -61,6 +61,7 @@ try {
   run('tar', ['-xzf', tarball, '-C', join(modules, 'fgvis'), '--strip-components=1'], work);
   const pkg = JSON.parse(readFileSync(join(modules, 'fgvis/package.json'), 'utf8'));
   for (const dep of ['@tensorflow', '@types', 'typescript', ...Object.keys(pkg.dependencies ?? {})]) {
+    mkdirSync(dirname(join(modules, dep)), { recursive: true });
     symlinkSync(join(repo, 'node_modules', dep), join(modules, dep));
   }
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }, null, 2));

@@ -2,7 +2,9 @@
 // TypeScript importing src/ directly) with the esbuild that tsup ships, tfjs
 // left external (one copy of its registries), then run it with node. No
 // build of dist/ is needed. `node scripts/eval.mjs defaults ...` runs the
-// defaults study (scripts/eval/defaults.ts) instead.
+// defaults study (scripts/eval/defaults.ts) instead; `known-evidence ...` the
+// known-evidence benchmark (scripts/eval/known-evidence/main.ts) and
+// `known-evidence-train ...` its training script (.../train.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,12 +14,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'node_modules', '.cache', 'fgvis-eval');
 mkdirSync(outDir, { recursive: true });
 const argv = process.argv.slice(2);
-const entry = argv[0] === 'defaults' ? 'defaults' : 'main';
-if (argv[0] === 'defaults') argv.shift();
+const ENTRIES = {
+  defaults: 'defaults.ts',
+  'known-evidence': join('known-evidence', 'main.ts'),
+  'known-evidence-train': join('known-evidence', 'train.ts'),
+};
+const entry = Object.hasOwn(ENTRIES, argv[0] ?? '') ? argv.shift() : 'main';
 const out = join(outDir, `${entry}.mjs`);
 const { build } = await import('esbuild');
 await build({
-  entryPoints: [join(root, 'scripts', 'eval', `${entry}.ts`)],
+  entryPoints: [join(root, 'scripts', 'eval', ENTRIES[entry] ?? `${entry}.ts`)],
   bundle: true,
   platform: 'node',
   format: 'esm',

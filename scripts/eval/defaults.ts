@@ -70,6 +70,19 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   'ref-blur': { reference: 'blur' },
   'ref-blur5': { reference: 'blur', blurSigma: 5 },
   'ref-model': {},
+  // Schedules with the mean reference (the third session's study).
+  'mean-noearly': { reference: 'mean', earlyStop: false, steps: 200 },
+  'mean-noearly-noguard': { reference: 'mean', earlyStop: false, backoff: false, steps: 200 },
+  'mean-noearly-inc0.1': { reference: 'mean', earlyStop: false, steps: 200, autoLambda: { increase: 0.1 } },
+  'mean-noearly-lr0.05': { reference: 'mean', earlyStop: false, steps: 200, learningRate: 0.05 },
+  'mean-ne120-inc0.2': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 } },
+  'mean-ne120-inc0.3': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.3 } },
+  'mean-ne120-inc0.2-lr0.05': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 }, learningRate: 0.05 },
+  'mean-ne120-init10-inc0.1': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { initial: 10, increase: 0.1 } },
+  'mean-ne120-inc0.2-after5': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 }, backoff: { after: 5 } },
+  'mean-ne120-odds': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds' },
+  'mean-ne120-odds-inc0.2': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', autoLambda: { increase: 0.2 } },
+  'mean-ne120-odds-noguard': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', backoff: false },
 };
 
 /** The options of a config on a model: 'ref-model' takes the model's normalised zero from the registry. */
@@ -111,6 +124,8 @@ interface Row {
   warnings: string[];
   /** Share of the saliency in its top 10 % pixels (spread: 0.1 is uniform). */
   top10?: number;
+  /** With `--history`: [step, score, l1, lambda] of every step. */
+  history?: [number, number, number, number][];
   /** Deletion / insertion AUC of the saliency (`--auc`): RISE's substrates (zero, blur 5) and the explanation's own reference. */
   auc?: { rise: { deletion: number; insertion: number }; matched: { deletion: number; insertion: number } };
 }
@@ -247,6 +262,7 @@ async function main(): Promise<void> {
             secondsPerStep: seconds / r.steps,
             warnings: r.warnings,
             top10: top10Share(await r.saliency.data()),
+            ...(a.history ? { history: r.history.map((h) => [h.step, +h.score.toPrecision(6), +h.l1.toPrecision(6), +h.lambda.toPrecision(4)]) } : {}),
           };
           if (a.auc) {
             const auc = async (deletionSubstrate: Reference, insertionSubstrate: Reference) => {

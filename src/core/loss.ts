@@ -29,12 +29,16 @@ export type Game = 'preservation' | 'deletion';
  * - `'log-complement'`: `log(1 - p_c(e))`, the log-probability of "any other class".
  *   Its gradient does not vanish while `p_c` is near 1 (where `p_c` and `log p_c`
  *   both saturate), and it flattens out once `p_c` is near 0: the deletion default.
+ * - `'log-odds'`: `-log(p_c / (1 - p_c))`, the negative log-odds of the class
+ *   against all others. Its gradient with respect to the target's logit is
+ *   -1 whatever `p_c` is: it does not vanish on a saturated score (`p_c`
+ *   near 1), where `-log p_c`'s does.
  * Never the raw logit. Preservation minimises `phi`; deletion maximises it.
  */
-export type ClassTermKind = 'log-score' | 'score' | 'cross-entropy' | 'log-complement';
+export type ClassTermKind = 'log-score' | 'score' | 'cross-entropy' | 'log-complement' | 'log-odds';
 
 /** The class terms {@link buildLoss} accepts. */
-export const CLASS_TERMS: readonly ClassTermKind[] = ['log-score', 'score', 'cross-entropy', 'log-complement'];
+export const CLASS_TERMS: readonly ClassTermKind[] = ['log-score', 'score', 'cross-entropy', 'log-complement', 'log-odds'];
 
 /**
  * The games' default class terms: `'log-score'` to preserve (it starts satisfied
@@ -96,6 +100,11 @@ export function targetLogComplement(logProbs: tf.Tensor2D, target: number): tf.S
   });
 }
 
+/** `-log(p_c / (1 - p_c))`: the target's negative log-odds against every other class. */
+export function targetLogOdds(logProbs: tf.Tensor2D, target: number): tf.Scalar {
+  return tf.tidy(() => tf.sub(targetLogComplement(logProbs, target), selectClass(logProbs, target)) as tf.Scalar);
+}
+
 /** `mean(m)`: the L1 norm of a mask in [0, 1] divided by its size. */
 export function maskL1(m: tf.Tensor): tf.Scalar {
   return tf.mean(m) as tf.Scalar;
@@ -141,6 +150,8 @@ export function buildLoss(options: LossOptions): FgvisLoss {
         return crossEntropyWithImage(logProbs, imageProbs!);
       case 'log-complement':
         return targetLogComplement(logProbs, target);
+      case 'log-odds':
+        return targetLogOdds(logProbs, target);
     }
   };
   const sign = game === 'preservation' ? 1 : -1;

@@ -17,6 +17,15 @@ describeEachBackend('buildLoss', () => {
     expect(await v(buildLoss({ target: 0, classTerm: 'log-complement' }).classTerm(logProbs()))).toBeCloseTo(Math.log(0.9), 5);
     expect(await v(buildLoss({ target: 2, classTerm: 'log-complement' }).classTerm(logProbs()))).toBeCloseTo(Math.log(0.7), 5);
     expect(await v(buildLoss({ target: 1, game: 'deletion', classTerm: 'log-score' }).classTerm(logProbs()))).toBeCloseTo(Math.log(0.6), 5);
+    // Log-odds: -log(p / (1 - p)); its gradient in the target's logit is -1 even when p saturates.
+    expect(await v(buildLoss({ target: 1, classTerm: 'log-odds' }).classTerm(logProbs()))).toBeCloseTo(-Math.log(0.6 / 0.4), 5);
+    const saturated = (z: tf.Tensor) => buildLoss({ target: 0, classTerm: 'log-odds' }).classTerm(tf.logSoftmax(tf.reshape(z, [1, 3])) as tf.Tensor2D);
+    const g = tf.grad(saturated)(tf.tensor1d([12, 0, -1]));
+    const gv = await g.data();
+    expect(gv[0]).toBeCloseTo(-1, 4);
+    const gLog = tf.grad((z: tf.Tensor) => buildLoss({ target: 0 }).classTerm(tf.logSoftmax(tf.reshape(z, [1, 3])) as tf.Tensor2D))(tf.tensor1d([12, 0, -1]));
+    expect(Math.abs((await gLog.data())[0]!)).toBeLessThan(1e-4); // -log p has (almost) no gradient left there
+    tf.dispose([g, gLog]);
     const q = tf.tensor2d([[0.2, 0.5, 0.3]]);
     const ce = -(0.2 * Math.log(0.1) + 0.5 * Math.log(0.6) + 0.3 * Math.log(0.3));
     expect(await v(buildLoss({ target: 0, classTerm: 'cross-entropy', imageProbs: q }).classTerm(logProbs()))).toBeCloseTo(ce, 4);
