@@ -161,7 +161,10 @@ async function benchModel(backend: string, name: string, py: string | null): Pro
   for (let i = 0; i < warm + steps; i++) {
     const f = forward();
     if (i >= warm) times['forward']!.push(f);
-    for (const [k, v] of Object.entries(variants)) {
+    // The variants' order rotates every iteration, so that a cost that depends on the position
+    // (what the step before left behind: freed heap, garbage to collect) falls on each alike.
+    const order = Object.entries(variants);
+    for (const [k, v] of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
       const p = v.step();
       if (i < warm) continue;
       times[k]!.push(p.forward + p.backward + p.rest);
