@@ -18,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { explain, explainBatch } from '../src/core/explain';
 import { ACTIVATION_KERNELS } from '../src/filter';
+import { setSimdGate, simdGateAvailable } from '../src/filter/fast-gate';
 import { adaptModel } from '../src/model/adapter';
 import { builtinModel } from '../src/node/builtin-models';
 import { readImage } from '../src/node/read-image';
@@ -121,6 +122,22 @@ async function benchModel(backend: string, name: string, py: string | null): Pro
     undefended: await timedStep(model as never, x, target, { defense: false }),
     'defended, activations only': await timedStep(model as never, x, target, { defense: true, gatedKernels: ACTIVATION_KERNELS }),
   };
+  row.simd_gate = simdGateAvailable();
+  if (row.simd_gate) {
+    // The same defended step with the gate as the JavaScript loop instead of WebAssembly SIMD.
+    const js = await timedStep(model as never, x, target, { defense: true });
+    variants['defended, JavaScript gate'] = {
+      step: () => {
+        const previous = setSimdGate(false);
+        try {
+          return js.step();
+        } finally {
+          setSimdGate(previous);
+        }
+      },
+      dispose: () => js.dispose(),
+    };
+  }
   if (ablation && backend === 'wasm' && name !== 'emotion') {
     // The step as it was before this issue's optimisations (same run), then with each one added.
     variants['before (copying Identity, no filter cache, op-by-op gate, stock BN grad)'] = await timedStep(model as never, x, target, { defense: true }, {
@@ -144,7 +161,10 @@ async function benchModel(backend: string, name: string, py: string | null): Pro
   for (let i = 0; i < warm + steps; i++) {
     const f = forward();
     if (i >= warm) times['forward']!.push(f);
-    for (const [k, v] of Object.entries(variants)) {
+    // The variants' order rotates every iteration, so that a cost that depends on the position
+    // (what the step before left behind: freed heap, garbage to collect) falls on each alike.
+    const order = Object.entries(variants);
+    for (const [k, v] of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
       const p = v.step();
       if (i < warm) continue;
       times[k]!.push(p.forward + p.backward + p.rest);
@@ -165,6 +185,7 @@ async function benchModel(backend: string, name: string, py: string | null): Pro
   const med = (k: string) => stats(times[k]!).median;
   row.defense_overhead = med('defended') / med('undefended') - 1;
   row.defense_overhead_activations_only = med('defended, activations only') / med('undefended') - 1;
+  if (times['defended, JavaScript gate']) row.defense_overhead_js_gate = med('defended, JavaScript gate') / med('undefended') - 1;
   row.step_in_forward_passes = Object.fromEntries(Object.keys(variants).map((k) => [k, med(k) / fwd.median]));
 
   // explain() itself: per-step times from onStep (readEvery 1), defended.
