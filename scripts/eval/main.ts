@@ -7,7 +7,7 @@
  * - Deletion / insertion AUC (RISE) of every method's saliency on every case.
  * - Preservation: FGVis's score kept and mask mean (defended and undefended).
  * - Model-randomisation sanity check (cascading, top-down, Spearman).
- * - Adversarial-evidence test (least likely class: defended, undefended, empty image).
+ * - Adversarial-evidence test (least likely class: defended, undefended, removed).
  * - Explanation-as-input (nsfw GraphModel <-> LayersModel).
  *
  * tf.memory() is printed after every method; a method that leaves tensors
@@ -324,7 +324,7 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
     range: m.range,
     methods: {},
   };
-  log(`case ${c.id}: ${result.className} p=${prob(result.image)} (empty image ${prob(result.empty)}) | ${memoryLine()}`);
+  log(`case ${c.id}: ${result.className} p=${prob(result.image)} (black image ${prob(result.empty)}, removed ${prob(sc.removed[target]!)}) | ${memoryLine()}`);
   for (const key of METHODS) {
     const before = tf.memory().numTensors;
     const t0 = performance.now();
@@ -421,7 +421,7 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
       };
       const ps = await scoresOf(partner, c.input);
       row.partner = {
-        name: partner.name, className: partner.spec.classes[res.target]!, image: ps.image[res.target]!, empty: ps.empty[res.target]!,
+        name: partner.name, className: partner.spec.classes[res.target]!, image: ps.image[res.target]!, empty: ps.removed[res.target]!,
         defended: await sc(ex.defended.explanation), undefended: await sc(ex.undefended.explanation),
       };
     }
@@ -509,12 +509,13 @@ function describeTargets(cases: CaseResult[]): string {
   }));
   const tops = [...new Set(cases.filter((c) => c.c.target === 'top').map((c) => c.c.model))];
   const head = tops.length ? `the top class for ${tops.map((n) => `\`${n}\``).join(', ')}` : '';
-  if (parts.length === 0) return `Targets: ${head}. The "empty" column is the target's score on the all-zero image, the floor an explanation can fall to.`;
+  const removed = `"Removed" columns give the target's score with every value removed (explain()'s default reference, \`'${EXPLAIN_DEFAULTS.reference}'\`), the floor an explanation can fall to.`;
+  if (parts.length === 0) return `Targets: ${head}. ${removed}`;
   const calls = parts.map((p) => `${p.label} calls the black image \`${p.empty.className}\` (${prob(p.empty.score)})`).join(', ');
   const explained = parts.map((p) => `${p.label} is explained on ${p.targets.map((t) => `\`${t}\``).join(', ')}`).join(' and ');
   return (
     `Targets: ${head}${head ? '; ' : ''}on the nsfw models a class with a meaningful score, i.e. not the class the empty (all-zero, black) image already gets: ` +
-    `${calls}, so ${explained}. The "empty" column is the target's score on the all-zero image, the floor an explanation can fall to.`
+    `${calls}, so ${explained}. ${removed}`
   );
 }
 
@@ -539,9 +540,9 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
   // Adversarial evidence.
   for (const r of advRows.filter((q) => !q.error)) {
     lines.push(
-      `Adversarial evidence, ${r.caseId} (least likely class ${r.className}, empty image ${prob(r.empty)}): defended ${prob(r.defended)}, undefended ${prob(r.undefended)}` +
+      `Adversarial evidence, ${r.caseId} (least likely class ${r.className}, removed ${prob(r.empty)}): defended ${prob(r.defended)}, undefended ${prob(r.undefended)}` +
         (r.activationsOnly ? `, activations only gated ${prob(r.activationsOnly.score)}` : '') +
-        (r.partner ? `; shown to the ${r.partner.name === 'nsfw-mobilenet-v2' ? 'LayersModel' : 'GraphModel'}: defended ${prob(r.partner.defended)}, undefended ${prob(r.partner.undefended)} (its empty image ${prob(r.partner.empty)})` : '') +
+        (r.partner ? `; shown to the ${r.partner.name === 'nsfw-mobilenet-v2' ? 'LayersModel' : 'GraphModel'}: defended ${prob(r.partner.defended)}, undefended ${prob(r.partner.undefended)} (its removed score ${prob(r.partner.empty)})` : '') +
         '.',
     );
   }
@@ -550,7 +551,7 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
   if (ai.length) {
     const part = (k: 'fgvis' | 'fgvisUndefended') =>
       ai.filter((q) => q[1] === k).map(([c, , a]) => `${c.c.id} ${gapShare(a!.bExplanation, a!.bImage, a!.bEmpty)}`).join(', ');
-    lines.push(`Explanation as input, B's (e - empty) / (image - empty): defended ${part('fgvis')}; undefended ${part('fgvisUndefended')}.`);
+    lines.push(`Explanation as input, B's (e - removed) / (image - removed): defended ${part('fgvis')}; undefended ${part('fgvisUndefended')}.`);
   }
   // Deletion / insertion.
   for (const [metric, better] of AUC_METRICS) {
@@ -627,10 +628,12 @@ function buildReport(
       if (!r?.fgvis) continue;
       const f = r.fgvis;
       const met = f.goal === null ? '-' : f.explanation >= f.goal ? 'yes' : '**no**';
-      presRows.push([c.c.id, c.className, key === 'fgvis' ? 'defended' : 'undefended', prob(f.image), prob(c.empty), f.goal === null ? '-' : `>= ${prob(f.goal)}`, prob(f.explanation), met, num(f.maskMean), String(f.steps), String(f.backoffs), num(f.lambda, 2), num(r.seconds, 0)]);
+      presRows.push([c.c.id, c.className, key === 'fgvis' ? 'defended' : 'undefended', prob(f.image), prob(f.reference), f.goal === null ? '-' : `>= ${prob(f.goal)}`, prob(f.explanation), met, num(f.maskMean), String(f.steps), String(f.backoffs), num(f.lambda, 2), num(r.seconds, 0)]);
     }
   }
-  out.push(mdTable(['case', 'class', 'FGVis', 'image', 'empty', 'goal', 'explanation', 'met', 'mask mean', 'steps', 'back-offs', 'lambda', 's'], presRows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
+  out.push(`"removed": the target's score when every value is removed, i.e. on the reference (\`'${EXPLAIN_DEFAULTS.reference}'\`), the floor an explanation can fall to.`);
+  out.push('');
+  out.push(mdTable(['case', 'class', 'FGVis', 'image', 'removed', 'goal', 'explanation', 'met', 'mask mean', 'steps', 'back-offs', 'lambda', 's'], presRows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
   out.push('');
   const delRows: string[][] = [];
   for (const c of cases) {
@@ -641,9 +644,9 @@ function buildReport(
     delRows.push([c.c.id, c.className, prob(f.image), prob(f.reference), f.goal === null ? '-' : `<= ${prob(f.goal)}`, prob(f.explanation), met, num(1 - f.maskMean), String(f.steps), String(f.backoffs), num(r.seconds, 0)]);
   }
   if (delRows.length) {
-    out.push(`Deletion game (defended): the score must fall to the empty image's plus ${AUTO_LAMBDA_DEFAULTS.deletionFraction * 100} % of the way to the image's; "deleted" is the mean of 1 - m.`);
+    out.push(`Deletion game (defended): the score must fall to the removed score plus ${AUTO_LAMBDA_DEFAULTS.deletionFraction * 100} % of the way to the image's; "deleted" is the mean of 1 - m.`);
     out.push('');
-    out.push(mdTable(['case', 'class', 'image', 'empty', 'goal', 'explanation', 'met', 'deleted', 'steps', 'back-offs', 's'], delRows, ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r']));
+    out.push(mdTable(['case', 'class', 'image', 'removed', 'goal', 'explanation', 'met', 'deleted', 'steps', 'back-offs', 's'], delRows, ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r']));
     out.push('');
   }
 
@@ -699,11 +702,11 @@ function buildReport(
   if (advRows.length) {
     out.push('## Adversarial-evidence test (least likely class)');
     out.push('');
-    out.push(`Explain the class the model finds least likely on the image (preservation game, fixed lambda ${ADVERSARIAL_EVIDENCE_DEFAULTS.explain.lambda}, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates the ReLU family and, as fgvis's own extension (the paper gates the nonlinearity layers, all but the final classification layer), the outputs of convolutions, adds and max pooling; never the input's normalisation or the classification layer. "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`gatedKernels: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense's.`);
+    out.push(`Explain the class the model finds least likely on the image (preservation game, fixed lambda ${ADVERSARIAL_EVIDENCE_DEFAULTS.explain.lambda}, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the removed (all-reference) input; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates the ReLU family and, as fgvis's own extension (the paper gates the nonlinearity layers, all but the final classification layer), the outputs of convolutions, adds and max pooling; never the input's normalisation or the classification layer. "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`gatedKernels: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense's.`);
     out.push('');
     out.push(
       mdTable(
-        ['case', 'class', 'steps', 'image', 'empty', 'defended', 'undefended', 'margin', 'mask (def / undef)', 'defended, activations only (gated outputs)', 'partner: image / empty / defended / undefended', 's'],
+        ['case', 'class', 'steps', 'image', 'removed', 'defended', 'undefended', 'margin', 'mask (def / undef)', 'defended, activations only (gated outputs)', 'partner: image / removed / defended / undefended', 's'],
         advRows.map((r) => [
           r.caseId, r.className, String(r.steps), prob(r.image), prob(r.empty), `**${prob(r.defended)}**`, prob(r.undefended), num(r.undefended - r.defended),
           `${num(r.maskDefended)} / ${num(r.maskUndefended)}`,
@@ -736,9 +739,9 @@ function buildReport(
   if (asInput.length) {
     out.push('## Explanation as input (nsfw GraphModel <-> LayersModel)');
     out.push('');
-    out.push('The preservation explanation e = m * x of model A is shown to the unmodified model A and to the other nsfw model B (same input space; emotion has a different input space, so this test is only run within nsfw). Scores are the target\'s softmax probability as image / empty image / explanation. Real evidence keeps B\'s score near its image score; evidence tuned to A does not transfer. Note the two models disagree on these photos and call the black image different classes, so B\'s image and empty scores must be read beside its explanation score.');
+    out.push('The preservation explanation e = m * x + (1 - m) * r of model A is shown to the unmodified model A and to the other nsfw model B (same input space; emotion has a different input space, so this test is only run within nsfw). Scores are the target\'s softmax probability as image / removed (the reference r) / explanation. Real evidence keeps B\'s score near its image score; evidence tuned to A does not transfer. Note the two models disagree on these photos and call the black image different classes, so B\'s image and empty scores must be read beside its explanation score.');
     out.push('');
-    out.push(mdTable(['case (A)', 'class', 'FGVis', 'mask mean', 'A: image / empty / e', 'B', 'B: image / empty / e', 'B: (e - empty) / (image - empty)'], asInput, ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r']));
+    out.push(mdTable(['case (A)', 'class', 'FGVis', 'mask mean', 'A: image / removed / e', 'B', 'B: image / removed / e', 'B: (e - removed) / (image - removed)'], asInput, ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r']));
     out.push('');
     out.push(`Last column: where B's score on the explanation lies between its empty-image score (0) and its image score (1); shown only where B's image and empty scores differ by at least ${MIN_GAP}, since the two nsfw models disagree on several photos.`);
     out.push('');
