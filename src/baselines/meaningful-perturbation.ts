@@ -67,9 +67,9 @@ export interface MeaningfulPerturbationOptions extends ModelReadOptions {
    * L1 weight lambda_1 on the deleted (deletion) or kept (preservation) part
    * of the low-resolution mask, in the paper's units (see
    * {@link MEANINGFUL_PERTURBATION_REFERENCE_CELLS}); default: 1e-4 for
-   * deletion (the paper's), 6.4e-3 for preservation (the paper tunes only
-   * deletion; with 1e-4 the preserved region stays large and diffuse, and 6.4e-3
-   * is the weight fgvis 0.1 applied, 64 x 1e-4, under which the preservation game localised).
+   * deletion (the paper's), 6.4e-3 for preservation (the weight this game had
+   * in fgvis 0.1, 64 x 1e-4 in these units; with 1e-4 the preserved region
+   * stayed large and diffuse on the known-evidence models).
    */
   l1?: number;
   /** Total-variation weight lambda_2 (on the low-resolution mask, scaled like `l1`); default 1e-2. */
