@@ -51,6 +51,20 @@ import { boldBest, mdTable, meanRanks, num, prob } from './report';
 // ---------------------------------------------------------------------------
 // Settings
 
+/** The AUC columns, in report order, and which way is better. */
+const AUC_METRICS = [
+  ['deletion', 'low'],
+  ['deletionMatched', 'low'],
+  ['insertion', 'high'],
+  ['insertionMatched', 'high'],
+] as const;
+const AUC_TITLES: Record<(typeof AUC_METRICS)[number][0], string> = {
+  deletion: 'Deletion AUC, RISE substrate (zero)',
+  deletionMatched: `Deletion AUC, substrate matched to the reference ('${EXPLAIN_DEFAULTS.reference}')`,
+  insertion: 'Insertion AUC, RISE substrate (blur)',
+  insertionMatched: `Insertion AUC, substrate matched to the reference ('${EXPLAIN_DEFAULTS.reference}')`,
+};
+
 interface Settings {
   name: 'full' | 'quick';
   /** explain() overrides for the FGVis rows (empty: the library's defaults). */
@@ -160,8 +174,12 @@ const QUICK_CASES = ['emotion/astronaut-face', 'graph/chelsea'];
 
 interface MethodResult {
   seconds: number;
+  /** Deletion / insertion AUC with RISE's substrates (zero to delete, blur to insert). */
   deletion: number | null;
   insertion: number | null;
+  /** The same with both substrates matched to explain()'s default reference. */
+  deletionMatched: number | null;
+  insertionMatched: number | null;
   /** Tensors left behind by the method and its metric (should be 0). */
   leaked: number;
   error?: string;
@@ -310,7 +328,7 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
   for (const key of METHODS) {
     const before = tf.memory().numTensors;
     const t0 = performance.now();
-    const r: MethodResult = { seconds: 0, deletion: null, insertion: null, leaked: 0 };
+    const r: MethodResult = { seconds: 0, deletion: null, insertion: null, deletionMatched: null, insertionMatched: null, leaked: 0 };
     let a: (Attribution & { explanation?: Explanation }) | null = null;
     try {
       if (partner && (key === 'fgvis' || key === 'fgvisUndefended')) {
@@ -342,6 +360,10 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
       const di = await deletionInsertion(m.model, x, a.saliency, target, { steps: s.diSteps });
       r.deletion = di.deletion!.auc;
       r.insertion = di.insertion!.auc;
+      const matched = EXPLAIN_DEFAULTS.reference;
+      const dm = await deletionInsertion(m.model, x, a.saliency, target, { steps: s.diSteps, deletionSubstrate: matched, insertionSubstrate: matched });
+      r.deletionMatched = dm.deletion!.auc;
+      r.insertionMatched = dm.insertion!.auc;
     } catch (err) {
       r.error = err instanceof Error ? err.message : String(err);
       log(`  ${key} FAILED: ${r.error}`);
@@ -351,7 +373,7 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
     r.leaked = tf.memory().numTensors - before;
     result.methods[key] = r;
     const f = r.fgvis ? ` | score ${prob(r.fgvis.explanation)} mask ${num(r.fgvis.maskMean)} steps ${r.fgvis.steps} backoffs ${r.fgvis.backoffs}` : '';
-    log(`  ${METHOD_LABELS[key]}: ${num(r.seconds, 1)} s, deletion ${num(r.deletion)}, insertion ${num(r.insertion)}${f} | ${memoryLine()}${r.leaked ? ` | LEAKED ${r.leaked} tensors` : ''}`);
+    log(`  ${METHOD_LABELS[key]}: ${num(r.seconds, 1)} s, deletion ${num(r.deletion)} / ${num(r.deletionMatched)}, insertion ${num(r.insertion)} / ${num(r.insertionMatched)}${f} | ${memoryLine()}${r.leaked ? ` | LEAKED ${r.leaked} tensors` : ''}`);
   }
   return result;
 }
@@ -433,9 +455,9 @@ function describeSettings(s: Settings): string {
   const al = AUTO_LAMBDA_DEFAULTS;
   const [sg, ig, mp, di] = [SMOOTH_GRAD_DEFAULTS, INTEGRATED_GRADIENTS_DEFAULTS, MEANINGFUL_PERTURBATION_DEFAULTS, DELETION_INSERTION_DEFAULTS];
   return [
-    `- FGVis: ${fg} (defaults: Adam lr ${ed.learningRate.adam}, at most ${ed.steps} steps, early stopping patience ${ed.earlyStop.patience} / minDelta ${ed.earlyStop.minDelta} / minSteps ${ed.earlyStop.minSteps}, lambda 'auto' with tolerance ${al.tolerance}, deletion fraction ${al.deletionFraction}, initial ${al.initial}, log-rate +${al.increase} / -${al.decrease}, back-off after ${ed.backoff.after} missed steps, at most ${ed.backoff.maxBackoffs}; defense on; reference zero). "Undefended" is the same call with \`defense: false\`; "deletion game" with \`game: 'deletion'\` (saliency 1 - m).`,
+    `- FGVis: ${fg} (defaults: Adam lr ${ed.learningRate.adam}, at most ${ed.steps} steps, early stopping patience ${ed.earlyStop.patience} / minDelta ${ed.earlyStop.minDelta} / minSteps ${ed.earlyStop.minSteps}, lambda 'auto' with tolerance ${al.tolerance}, deletion fraction ${al.deletionFraction}, initial ${al.initial}, log-rate +${al.increase} / -${al.decrease}, back-off after ${ed.backoff.after} missed steps, at most ${ed.backoff.maxBackoffs}; defense on; reference ${ed.reference}). "Undefended" is the same call with \`defense: false\`; "deletion game" with \`game: 'deletion'\` (saliency 1 - m).`,
     `- Baselines: Gradient, Grad-CAM (automatic layer) and Occlusion with their defaults; SmoothGrad ${s.smoothGradSamples} samples (default ${sg.samples}, noise ${sg.noise}); Integrated Gradients ${s.igSteps} steps (default ${ig.steps}, ${ig.baseline} baseline); Meaningful Perturbation ${s.mpSteps} steps (default ${mp.steps}${s.mpSteps < mp.steps ? '; shortened for time' : ''}), otherwise its defaults (${mp.game} game, mask at 1/${mp.upsample} of the input size upsampled x${mp.upsample}, ${mp.reference === 'blur' ? 'blurred' : mp.reference} reference, L1 ${mp.l1[mp.game]}, TV ${mp.tv}, exponent ${mp.tvExponent}).`,
-    `- Deletion / insertion (RISE): ${s.diSteps} steps (equal pixel chunks), deletion substrate ${di.deletionSubstrate} in the model's input space, insertion from the image ${di.insertionSubstrate === 'blur' ? `blurred with sigma ${di.blurSigma}` : `(${di.insertionSubstrate})`}; AUC by the trapezoid rule over the fraction of pixels. Deletion: lower is better; insertion: higher is better.`,
+    `- Deletion / insertion (RISE): ${s.diSteps} steps (equal pixel chunks), deletion substrate ${di.deletionSubstrate} in the model's input space, insertion from the image ${di.insertionSubstrate === 'blur' ? `blurred with sigma ${di.blurSigma}` : `(${di.insertionSubstrate})`}; AUC by the trapezoid rule over the fraction of pixels. Deletion: lower is better; insertion: higher is better. "Matched": the same with both substrates set to explain()'s default reference (${EXPLAIN_DEFAULTS.reference}).`,
   ].join('\n');
 }
 
@@ -531,7 +553,7 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
     lines.push(`Explanation as input, B's (e - empty) / (image - empty): defended ${part('fgvis')}; undefended ${part('fgvisUndefended')}.`);
   }
   // Deletion / insertion.
-  for (const [metric, better] of [['deletion', 'low'], ['insertion', 'high']] as const) {
+  for (const [metric, better] of AUC_METRICS) {
     const matrix = METHODS.map((k) => cases.map((c) => c.methods[k]?.[metric] ?? null));
     const ranks = meanRanks(matrix, better);
     const order = METHODS.map((k, i) => [k, ranks[i]!] as const).filter((p) => Number.isFinite(p[1])).sort((a, b) => a[1] - b[1]);
@@ -544,7 +566,7 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
       });
     }).length;
     lines.push(
-      `${metric === 'deletion' ? 'Deletion' : 'Insertion'} AUC: mean ranks ${order.map(([k, r]) => `${METHOD_LABELS[k]} ${r.toFixed(1)}`).join(', ')}. FGVis (defended) places ${pos} of ${order.length}; at least one baseline beats it on ${beats} of ${cases.length} cases.`,
+      `${AUC_TITLES[metric]}: mean ranks ${order.map(([k, r]) => `${METHOD_LABELS[k]} ${r.toFixed(1)}`).join(', ')}. FGVis (defended) places ${pos} of ${order.length}; at least one baseline beats it on ${beats} of ${cases.length} cases.`,
     );
   }
   // Sanity check.
@@ -626,12 +648,12 @@ function buildReport(
   }
 
   // Deletion / insertion
-  out.push('## Deletion and insertion AUC (RISE)');
+  out.push('## Deletion and insertion AUC');
   out.push('');
-  out.push('Deletion AUC: lower is better (the score falls fast when the top-ranked pixels are removed). Insertion AUC: higher is better. Best per column in bold; "mean rank" averages each method\'s rank over the cases (1 = best).');
+  out.push(`Deletion AUC: lower is better (the score falls fast when the top-ranked pixels are removed). Insertion AUC: higher is better. Each is measured twice: with RISE's substrates (deletion towards zero, insertion from the blurred image), and with both substrates matched to explain()'s default reference (\`'${EXPLAIN_DEFAULTS.reference}'\`), so that no method wins only by sharing the metric's substrate. Best per column in bold; "mean rank" averages each method's rank over the cases (1 = best).`);
   out.push('');
-  for (const [metric, better] of [['deletion', 'low'], ['insertion', 'high']] as const) {
-    out.push(`### ${metric === 'deletion' ? 'Deletion AUC (lower is better)' : 'Insertion AUC (higher is better)'}`);
+  for (const [metric, better] of AUC_METRICS) {
+    out.push(`### ${AUC_TITLES[metric]} (${better === 'low' ? 'lower' : 'higher'} is better)`);
     out.push('');
     const matrix = METHODS.map((k) => cases.map((c) => c.methods[k]?.[metric] ?? null));
     const ranks = meanRanks(matrix, better);
