@@ -245,8 +245,8 @@ describe('the demo page, end to end', () => {
     await page.selectOption('#photo', 'astronaut.png');
     await page.waitForFunction(() => document.getElementById('crop-info')?.textContent?.includes('130×140'));
     await page.selectOption('#backend', 'webgl');
-    // Enough steps for the mask to leave its start (before, the best iterate may be the image itself).
-    await page.fill('#steps', '30');
+    // explain()'s default budget: with fewer steps the sparsest iterate that kept the score may still be the image itself.
+    await page.fill('#steps', '60');
     await page.click('#run');
     await page.waitForFunction(() => document.body.dataset.state === 'running');
     expect(await page.isEnabled('#stop')).toBe(true);
@@ -254,11 +254,12 @@ describe('the demo page, end to end', () => {
     const run = await lastRun();
     expect(run?.error).toBeUndefined();
     expect(run?.state).toBe('done');
-    expect(run?.steps).toBe(30);
+    expect(run?.steps).toBeGreaterThanOrEqual(30); // early stopping may end it after step 30
+    expect(run?.steps).toBeLessThanOrEqual(60);
     expect(run?.target).toBe('happy');
     expect(run?.scores?.image).toBeGreaterThan(0.9);
     expect(run?.tensorsAfter).toBe(run?.tensorsBefore);
-    expect(await page.textContent('#status')).toMatch(/^Done: 30 steps in .* ms\/step\)/);
+    expect(await page.textContent('#status')).toMatch(new RegExp(`^Done: ${run?.steps} steps in .* ms/step\\)`));
     // The scores: seven classes, "happy" first and marked as the target.
     expect(await page.$$eval('#scores li', (ls) => ls.length)).toBe(7);
     expect(await page.textContent('#scores li.target')).toMatch(/^happy/);
