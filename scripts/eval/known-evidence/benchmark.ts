@@ -37,7 +37,7 @@ import { EXPLAIN_DEFAULTS, explain, makeReference, type Attribution, type Explan
 import { BASELINES } from '../../../src/baselines';
 import { adversarialEvidenceTest, energyInRegion, pointingGame } from '../../../src/metrics';
 import { seededRandom } from '../../../src/util/random';
-import { loadShapesModel, MODEL_NAMES, type ModelName } from './models';
+import { loadShapesModel, MODEL_NAMES, type FixtureName, type ModelName } from './models';
 import { CLASSES, dilate, generate, regionArea, SIZE, substrate, type KnownEvidenceImage, type SplitName } from './shapes';
 
 // ---------------------------------------------------------------------------
@@ -176,15 +176,26 @@ export interface BenchmarkOptions {
   images: number;
   start?: number;
   methods?: readonly MethodKey[];
-  /** Which model explains which image: `alternate` (a on even indices, b on odd), `a`, `b`, or `both` (each image twice). */
-  roles?: 'alternate' | 'a' | 'b' | 'both';
+  /**
+   * Which model explains which image: `alternate` (a on even indices, b on
+   * odd), `a`, `b`, `both` (each image twice), or `c` (the smooth-nonlinearity
+   * model c on every image, read by model b; models.ts).
+   */
+  roles?: 'alternate' | 'a' | 'b' | 'both' | 'c';
+  /**
+   * explain()'s `gatedKernels` for every FGVis row and the least-likely test
+   * (default: explain()'s default list).
+   */
+  gatedKernels?: readonly string[];
+  /** Override the least-likely test's references. */
+  leastLikelyReferences?: readonly ReferenceName[];
   settings?: Settings;
   /** Override the least-likely test's image count (0 = skip it). */
   leastLikelyImages?: number;
   /** Keep the saliency maps in the result (for figures). */
   keepSaliency?: boolean;
-  /** Preloaded models (otherwise loaded from test/fixtures/shapes and disposed at the end). */
-  models?: Record<ModelName, LayersModel>;
+  /** Preloaded models (otherwise loaded from test/fixtures/shapes and disposed at the end); `c` only for roles `c`. */
+  models?: Record<ModelName, LayersModel> & { c?: LayersModel };
   log?: (line: string) => void;
 }
 
@@ -216,8 +227,8 @@ export interface ImageRow {
   index: number;
   label: number;
   className: string;
-  explainer: ModelName;
-  reader: ModelName;
+  explainer: FixtureName;
+  reader: FixtureName;
   regionArea: number;
   /** Target (true class) scores on the image, by A and B, and on the substrate alone. */
   scoreA: number;
@@ -231,8 +242,8 @@ export interface ImageRow {
 
 export interface LeastLikelyRow {
   index: number;
-  explainer: ModelName;
-  reader: ModelName;
+  explainer: FixtureName;
+  reader: FixtureName;
   reference: ReferenceName;
   target: number;
   className: string;
@@ -286,11 +297,13 @@ export interface BenchmarkReport {
   settings: Settings;
   backend: string;
   explainDefaults: { reference: unknown; steps: number; defense: boolean };
+  /** The `gatedKernels` given to explain() (null: its default list). */
+  gatedKernels: readonly string[] | null;
   rows: ImageRow[];
   leastLikely: LeastLikelyRow[];
   summary: MethodSummary[];
   leastLikelySummary: LeastLikelySummary[];
-  accuracy: { a: number; b: number };
+  accuracy: { a: number; b: number; c?: number };
   tensors: { before: number; after: number };
   seconds: number;
 }
@@ -455,9 +468,10 @@ async function leastLikely(
   x: tf.Tensor4D,
   A: LayersModel,
   B: LayersModel,
-  names: { explainer: ModelName; reader: ModelName },
+  names: { explainer: FixtureName; reader: FixtureName },
   reference: ReferenceName,
   steps: number,
+  gated: { gatedKernels?: readonly string[] },
 ): Promise<LeastLikelyRow> {
   const before = tf.memory().numTensors;
   const t0 = performance.now();
@@ -470,7 +484,7 @@ async function leastLikely(
   let res: Awaited<ReturnType<typeof adversarialEvidenceTest>> | null = null;
   let empty: tf.Tensor4D | null = null;
   try {
-    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: SEED }, keepExplanations: true });
+    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: SEED, ...gated }, keepExplanations: true });
     const c = res.target;
     row.target = c;
     row.className = CLASSES[c]!;
@@ -558,8 +572,8 @@ function summariseLeastLikely(rows: LeastLikelyRow[]): LeastLikelySummary[] {
 }
 
 /** Which model explains image `index`. */
-function explainersFor(roles: BenchmarkOptions['roles'], index: number): ModelName[] {
-  if (roles === 'a' || roles === 'b') return [roles];
+function explainersFor(roles: BenchmarkOptions['roles'], index: number): FixtureName[] {
+  if (roles === 'a' || roles === 'b' || roles === 'c') return [roles];
   if (roles === 'both') return [...MODEL_NAMES];
   return [index % 2 === 0 ? 'a' : 'b'];
 }
@@ -570,7 +584,13 @@ function explainersFor(roles: BenchmarkOptions['roles'], index: number): ModelNa
  * given. Leaves `tf.memory().numTensors` as it found it (reported).
  */
 export async function runKnownEvidence(options: BenchmarkOptions): Promise<BenchmarkReport> {
-  const s = options.settings ?? FULL;
+  const base = options.settings ?? FULL;
+  const gated = options.gatedKernels ? { gatedKernels: options.gatedKernels } : {};
+  const s: Settings = {
+    ...base,
+    fgvis: { ...base.fgvis, ...gated },
+    leastLikely: { ...base.leastLikely, ...(options.leastLikelyReferences ? { references: options.leastLikelyReferences } : {}) },
+  };
   const start = options.start ?? 0;
   const methods = options.methods ?? ALL_METHODS;
   const roles = options.roles ?? 'alternate';
@@ -579,10 +599,15 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
   const t0 = performance.now();
   const ownModels = !options.models;
   const before = tf.memory().numTensors;
-  const models = options.models ?? { a: await loadShapesModel('a'), b: await loadShapesModel('b') };
+  const models: Record<ModelName, LayersModel> & { c?: LayersModel } = options.models ?? { a: await loadShapesModel('a'), b: await loadShapesModel('b') };
+  if (roles === 'c' && !models.c) {
+    if (!ownModels) throw new Error("roles 'c' needs models.c");
+    models.c = await loadShapesModel('c');
+  }
+  const modelOf = (n: FixtureName): LayersModel => models[n] ?? (() => { throw new Error(`model ${n} not loaded`); })();
   const rows: ImageRow[] = [];
   const ll: LeastLikelyRow[] = [];
-  const correct = { a: 0, b: 0 };
+  const correct = { a: 0, b: 0, c: 0 };
   // The default reference's rows are fgvis and fgvisDeletion themselves (same options, same result).
   const aliases = new Map<MethodKey, MethodKey>();
   if (typeof EXPLAIN_DEFAULTS.reference === 'string') {
@@ -601,12 +626,15 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
         const pb = await probs(models.b, x);
         if (argmax(pa) === im.label) correct.a++;
         if (argmax(pb) === im.label) correct.b++;
+        const pc = models.c ? await probs(models.c, x) : null;
+        if (pc && argmax(pc) === im.label) correct.c++;
+        const scoresOf: Record<FixtureName, Float32Array | null> = { a: pa, b: pb, c: pc };
         for (const explainer of explainersFor(roles, i)) {
-          const reader: ModelName = explainer === 'a' ? 'b' : 'a';
-          const A = models[explainer];
-          const B = models[reader];
-          const pA = explainer === 'a' ? pa : pb;
-          const pB = explainer === 'a' ? pb : pa;
+          const reader: FixtureName = explainer === 'b' ? 'a' : 'b';
+          const A = modelOf(explainer);
+          const B = modelOf(reader);
+          const pA = scoresOf[explainer]!;
+          const pB = scoresOf[reader]!;
           const row: ImageRow = {
             index: i, label: im.label, className: CLASSES[im.label]!, explainer, reader, regionArea: regionArea(im.region),
             scoreA: pA[im.label]!, scoreB: pB[im.label]!,
@@ -629,7 +657,7 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
           rows.push(row);
           if (i - start < llImages) {
             for (const reference of s.leastLikely.references) {
-              const r = await leastLikely(i, x, A, B, { explainer, reader }, reference, s.leastLikely.steps);
+              const r = await leastLikely(i, x, A, B, { explainer, reader }, reference, s.leastLikely.steps, gated);
               ll.push(r);
               log(
                 `  least likely (${r.className}) ref ${reference}: A image ${r.a.image.toExponential(1)} empty ${r.a.empty.toFixed(3)} defended ${r.a.defended.toFixed(3)} undefended ${r.a.undefended.toFixed(3)} | ` +
@@ -646,6 +674,7 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
     if (ownModels) {
       models.a.dispose();
       models.b.dispose();
+      models.c?.dispose();
     }
   }
   const after = tf.memory().numTensors;
@@ -658,11 +687,12 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
     settings: s,
     backend: tf.getBackend(),
     explainDefaults: { reference: typeof EXPLAIN_DEFAULTS.reference === 'string' ? EXPLAIN_DEFAULTS.reference : 'tensor', steps: EXPLAIN_DEFAULTS.steps, defense: EXPLAIN_DEFAULTS.defense },
+    gatedKernels: options.gatedKernels ?? null,
     rows,
     leastLikely: ll,
     summary: summarise(rows, used),
     leastLikelySummary: summariseLeastLikely(ll),
-    accuracy: { a: correct.a / options.images, b: correct.b / options.images },
+    accuracy: { a: correct.a / options.images, b: correct.b / options.images, ...(models.c ? { c: correct.c / options.images } : {}) },
     tensors: { before, after },
     seconds: (performance.now() - t0) / 1000,
   };

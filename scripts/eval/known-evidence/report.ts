@@ -9,8 +9,10 @@ export function reportMarkdown(r: BenchmarkReport): string {
   lines.push(
     `Known-evidence benchmark, split **${r.split}**, images ${r.start}..${r.start + r.images - 1} (${r.rows.length} explanations per method; ${roles}), ` +
       `settings ${r.settings.name}, backend ${r.backend}, ${num(r.seconds / 60, 1)} min. ` +
-      `Accuracy on these images: model a ${num(r.accuracy.a, 3)}, model b ${num(r.accuracy.b, 3)}. ` +
-      `explain() defaults: reference '${String(r.explainDefaults.reference)}', defense ${r.explainDefaults.defense}, steps ${r.explainDefaults.steps}.`,
+      `Accuracy on these images: model a ${num(r.accuracy.a, 3)}, model b ${num(r.accuracy.b, 3)}` +
+      `${r.accuracy.c !== undefined ? `, model c ${num(r.accuracy.c, 3)}` : ''}. ` +
+      `explain() defaults: reference '${String(r.explainDefaults.reference)}', defense ${r.explainDefaults.defense}, steps ${r.explainDefaults.steps}.` +
+      `${r.gatedKernels ? ` gatedKernels: ${r.gatedKernels.join(', ')}.` : ''}`,
   );
   lines.push('');
   const col = (f: (x: (typeof s)[number]) => number | null, better: 'high' | 'low', fmt = (v: number) => num(v, 3)) =>
