@@ -3,7 +3,8 @@
 // explanation's own Sigmoid before the model nor the model's output Sigmoid.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { captureBounds, DEFAULT_GATED_KERNELS, PassThroughBound, withGradientFilter } from '../../src/filter';
+import { getGradient } from '@tensorflow/tfjs-core';
+import { captureBounds, DEFAULT_GATED_KERNELS, PassThroughBound, SMOOTH_ACTIVATION_KERNELS, withGradientFilter } from '../../src/filter';
 import { describeEachBackend } from '../backends';
 
 describeEachBackend('smooth nonlinearities in gatedKernels', () => {
@@ -66,6 +67,14 @@ describeEachBackend('smooth nonlinearities in gatedKernels', () => {
       tf.dispose([x, e]);
     });
   }
+
+  it('SMOOTH_ACTIVATION_KERNELS is an opt-in: registered gradients, none in the default list', () => {
+    expect([...SMOOTH_ACTIVATION_KERNELS]).toEqual(['Sigmoid', 'Tanh', 'Softplus', 'Erf']);
+    for (const k of SMOOTH_ACTIVATION_KERNELS) {
+      expect(getGradient(k), k).toBeDefined();
+      expect(DEFAULT_GATED_KERNELS).not.toContain(k);
+    }
+  });
 
   it('a Sigmoid or Tanh with no linear layer on one side is never gated', () => {
     const x = tf.tensor2d(X, [1, 6]);
