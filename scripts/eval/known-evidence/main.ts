@@ -18,6 +18,8 @@
  *                          smooth (default + Sigmoid, Tanh, Softplus, Erf), smooth+mul (smooth + Multiply)
  *   --ll N                 least-likely test on the first N images (default 12; 0 = skip)
  *   --ll-refs r,...        its references (default zero,mean,blur,noise)
+ *   --ll-target least|absent   its target: the least likely class (default), or the least likely
+ *                          of those the model scores < 0.2 on the empty image (benchmark.ts)
  *   --quick                the quick settings (few steps; a smoke run)
  *   --out FILE.json        write the JSON there, and the Markdown next to it (FILE.md)
  *   --figure FILE.png      a figure of the first (up to 4) images: the saliency of FGVis
@@ -31,7 +33,7 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writePNG } from '../../../src/node';
 import { evaluationGrid } from '../grid';
-import { DEFAULT_GATED_KERNELS } from '../../../src/filter';
+import { DEFAULT_GATED_KERNELS, SMOOTH_ACTIVATION_KERNELS } from '../../../src/filter';
 import { ALL_METHODS, FULL, QUICK, REFERENCES, runKnownEvidence, type MethodKey, type ReferenceName } from './benchmark';
 import { reportMarkdown } from './report';
 import { generate, SIZE, type SplitName } from './shapes';
@@ -44,6 +46,7 @@ interface Args {
   roles: 'alternate' | 'a' | 'b' | 'both' | 'c';
   gatedKernels?: readonly string[];
   llRefs?: ReferenceName[];
+  llTarget?: 'least' | 'absent';
   ll?: number;
   quick: boolean;
   out?: string;
@@ -71,7 +74,11 @@ function parseArgs(argv: string[]): Args {
       a.methods = ms;
     } else if (k === '--roles') a.roles = next() as Args['roles'];
     else if (k === '--gated-kernels') a.gatedKernels = gatedKernelsPreset(next());
-    else if (k === '--ll-refs') {
+    else if (k === '--ll-target') {
+      const v = next();
+      if (v !== 'least' && v !== 'absent') throw new Error(`--ll-target must be least or absent, got ${v}`);
+      a.llTarget = v;
+    } else if (k === '--ll-refs') {
       const rs = next().split(',') as ReferenceName[];
       for (const r of rs) if (!REFERENCES.includes(r)) throw new Error(`unknown reference ${r}; known: ${REFERENCES.join(', ')}`);
       a.llRefs = rs;
@@ -89,13 +96,10 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** The smooth nonlinearities' kernels (GELU's erf form included), for the --gated-kernels presets. */
-const SMOOTH = ['Sigmoid', 'Tanh', 'Softplus', 'Erf'];
-
 function gatedKernelsPreset(v: string): readonly string[] {
   if (v === 'default') return DEFAULT_GATED_KERNELS;
-  if (v === 'smooth') return [...DEFAULT_GATED_KERNELS, ...SMOOTH];
-  if (v === 'smooth+mul') return [...DEFAULT_GATED_KERNELS, ...SMOOTH, 'Multiply'];
+  if (v === 'smooth') return [...DEFAULT_GATED_KERNELS, ...SMOOTH_ACTIVATION_KERNELS];
+  if (v === 'smooth+mul') return [...DEFAULT_GATED_KERNELS, ...SMOOTH_ACTIVATION_KERNELS, 'Multiply'];
   return v.split(',').filter((k) => k.length > 0);
 }
 
@@ -138,6 +142,7 @@ async function main(): Promise<void> {
     roles: args.roles,
     gatedKernels: args.gatedKernels,
     leastLikelyReferences: args.llRefs,
+    leastLikelyTarget: args.llTarget,
     settings: args.quick ? QUICK : FULL,
     leastLikelyImages: args.ll,
     keepSaliency: args.figure !== undefined,
