@@ -6,7 +6,7 @@
 import '@tensorflow/tfjs-layers'; // registers the gradients (and LayersModel)
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { adaptModel, type ExplainableModel } from '../../src';
+import { adaptModel, EXPLAIN_DEFAULTS, makeReference, type ExplainableModel } from '../../src';
 import { builtinModel, readImage, type BuiltinModel } from '../../src/node';
 import { crop, type RGBAImage } from '../../src/render';
 
@@ -81,13 +81,17 @@ export async function inputFor(m: LoadedCaseModel, p: PhotoSpec): Promise<tf.Ten
   return m.spec.preprocess(await photoImage(p));
 }
 
-/** Softmax scores of the model on an input, and on the all-zero (reference) input. */
-export async function scoresOf(m: LoadedCaseModel, x: tf.Tensor4D): Promise<{ image: number[]; empty: number[] }> {
+/**
+ * Softmax scores of the model on an input, on the all-zero (black for [0, 1] inputs) input, and on
+ * explain()'s default reference (every value removed).
+ */
+export async function scoresOf(m: LoadedCaseModel, x: tf.Tensor4D): Promise<{ image: number[]; empty: number[]; removed: number[] }> {
   const s = await adaptModel(m.model, x);
   const a = tf.tidy(() => s.probs(x));
   const b = tf.tidy(() => s.probs(tf.zerosLike(x)));
-  const out = { image: Array.from(await a.data()), empty: Array.from(await b.data()) };
-  tf.dispose([a, b]);
+  const c = tf.tidy(() => s.probs(makeReference(x, EXPLAIN_DEFAULTS.reference) ?? tf.zerosLike(x)));
+  const out = { image: Array.from(await a.data()), empty: Array.from(await b.data()), removed: Array.from(await c.data()) };
+  tf.dispose([a, b, c]);
   return out;
 }
 

@@ -80,6 +80,9 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   'mean-ne120-inc0.2-lr0.05': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 }, learningRate: 0.05 },
   'mean-ne120-init10-inc0.1': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { initial: 10, increase: 0.1 } },
   'mean-ne120-inc0.2-after5': { reference: 'mean', earlyStop: false, steps: 120, autoLambda: { increase: 0.2 }, backoff: { after: 5 } },
+  // Candidate defaults (fourth session): the mean reference on a schedule of at most 60 steps.
+  cand60: { reference: 'mean', steps: 60, autoLambda: { increase: 0.2 }, backoff: { after: 5 }, earlyStop: { patience: 20, minSteps: 30, minDelta: 0.002 } },
+  'cand60-inc0.1': { reference: 'mean', steps: 60, autoLambda: { increase: 0.1 }, backoff: { after: 5 }, earlyStop: { patience: 20, minSteps: 30, minDelta: 0.002 } },
   'mean-ne120-odds': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds' },
   'mean-ne120-odds-inc0.2': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', autoLambda: { increase: 0.2 } },
   'mean-ne120-odds-noguard': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', backoff: false },

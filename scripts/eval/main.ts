@@ -7,7 +7,7 @@
  * - Deletion / insertion AUC (RISE) of every method's saliency on every case.
  * - Preservation: FGVis's score kept and mask mean (defended and undefended).
  * - Model-randomisation sanity check (cascading, top-down, Spearman).
- * - Adversarial-evidence test (least likely class: defended, undefended, empty image).
+ * - Adversarial-evidence test (least likely class: defended, undefended, removed).
  * - Explanation-as-input (nsfw GraphModel <-> LayersModel).
  *
  * tf.memory() is printed after every method; a method that leaves tensors
@@ -50,6 +50,20 @@ import { boldBest, mdTable, meanRanks, num, prob } from './report';
 
 // ---------------------------------------------------------------------------
 // Settings
+
+/** The AUC columns, in report order, and which way is better. */
+const AUC_METRICS = [
+  ['deletion', 'low'],
+  ['deletionMatched', 'low'],
+  ['insertion', 'high'],
+  ['insertionMatched', 'high'],
+] as const;
+const AUC_TITLES: Record<(typeof AUC_METRICS)[number][0], string> = {
+  deletion: 'Deletion AUC, RISE substrate (zero)',
+  deletionMatched: `Deletion AUC, substrate matched to the reference ('${EXPLAIN_DEFAULTS.reference}')`,
+  insertion: 'Insertion AUC, RISE substrate (blur)',
+  insertionMatched: `Insertion AUC, substrate matched to the reference ('${EXPLAIN_DEFAULTS.reference}')`,
+};
 
 interface Settings {
   name: 'full' | 'quick';
@@ -160,8 +174,12 @@ const QUICK_CASES = ['emotion/astronaut-face', 'graph/chelsea'];
 
 interface MethodResult {
   seconds: number;
+  /** Deletion / insertion AUC with RISE's substrates (zero to delete, blur to insert). */
   deletion: number | null;
   insertion: number | null;
+  /** The same with both substrates matched to explain()'s default reference. */
+  deletionMatched: number | null;
+  insertionMatched: number | null;
   /** Tensors left behind by the method and its metric (should be 0). */
   leaked: number;
   error?: string;
@@ -306,11 +324,11 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
     range: m.range,
     methods: {},
   };
-  log(`case ${c.id}: ${result.className} p=${prob(result.image)} (empty image ${prob(result.empty)}) | ${memoryLine()}`);
+  log(`case ${c.id}: ${result.className} p=${prob(result.image)} (black image ${prob(result.empty)}, removed ${prob(sc.removed[target]!)}) | ${memoryLine()}`);
   for (const key of METHODS) {
     const before = tf.memory().numTensors;
     const t0 = performance.now();
-    const r: MethodResult = { seconds: 0, deletion: null, insertion: null, leaked: 0 };
+    const r: MethodResult = { seconds: 0, deletion: null, insertion: null, deletionMatched: null, insertionMatched: null, leaked: 0 };
     let a: (Attribution & { explanation?: Explanation }) | null = null;
     try {
       if (partner && (key === 'fgvis' || key === 'fgvisUndefended')) {
@@ -342,6 +360,10 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
       const di = await deletionInsertion(m.model, x, a.saliency, target, { steps: s.diSteps });
       r.deletion = di.deletion!.auc;
       r.insertion = di.insertion!.auc;
+      const matched = EXPLAIN_DEFAULTS.reference;
+      const dm = await deletionInsertion(m.model, x, a.saliency, target, { steps: s.diSteps, deletionSubstrate: matched, insertionSubstrate: matched });
+      r.deletionMatched = dm.deletion!.auc;
+      r.insertionMatched = dm.insertion!.auc;
     } catch (err) {
       r.error = err instanceof Error ? err.message : String(err);
       log(`  ${key} FAILED: ${r.error}`);
@@ -351,7 +373,7 @@ async function evaluateCase(c: EvalCase, m: LoadedCaseModel, partner: LoadedCase
     r.leaked = tf.memory().numTensors - before;
     result.methods[key] = r;
     const f = r.fgvis ? ` | score ${prob(r.fgvis.explanation)} mask ${num(r.fgvis.maskMean)} steps ${r.fgvis.steps} backoffs ${r.fgvis.backoffs}` : '';
-    log(`  ${METHOD_LABELS[key]}: ${num(r.seconds, 1)} s, deletion ${num(r.deletion)}, insertion ${num(r.insertion)}${f} | ${memoryLine()}${r.leaked ? ` | LEAKED ${r.leaked} tensors` : ''}`);
+    log(`  ${METHOD_LABELS[key]}: ${num(r.seconds, 1)} s, deletion ${num(r.deletion)} / ${num(r.deletionMatched)}, insertion ${num(r.insertion)} / ${num(r.insertionMatched)}${f} | ${memoryLine()}${r.leaked ? ` | LEAKED ${r.leaked} tensors` : ''}`);
   }
   return result;
 }
@@ -399,7 +421,7 @@ async function adversarial(c: CaseResult, m: LoadedCaseModel, partner: LoadedCas
       };
       const ps = await scoresOf(partner, c.input);
       row.partner = {
-        name: partner.name, className: partner.spec.classes[res.target]!, image: ps.image[res.target]!, empty: ps.empty[res.target]!,
+        name: partner.name, className: partner.spec.classes[res.target]!, image: ps.image[res.target]!, empty: ps.removed[res.target]!,
         defended: await sc(ex.defended.explanation), undefended: await sc(ex.undefended.explanation),
       };
     }
@@ -433,9 +455,9 @@ function describeSettings(s: Settings): string {
   const al = AUTO_LAMBDA_DEFAULTS;
   const [sg, ig, mp, di] = [SMOOTH_GRAD_DEFAULTS, INTEGRATED_GRADIENTS_DEFAULTS, MEANINGFUL_PERTURBATION_DEFAULTS, DELETION_INSERTION_DEFAULTS];
   return [
-    `- FGVis: ${fg} (defaults: Adam lr ${ed.learningRate.adam}, at most ${ed.steps} steps, early stopping patience ${ed.earlyStop.patience} / minDelta ${ed.earlyStop.minDelta} / minSteps ${ed.earlyStop.minSteps}, lambda 'auto' with tolerance ${al.tolerance}, deletion fraction ${al.deletionFraction}, initial ${al.initial}, log-rate +${al.increase} / -${al.decrease}, back-off after ${ed.backoff.after} missed steps, at most ${ed.backoff.maxBackoffs}; defense on; reference zero). "Undefended" is the same call with \`defense: false\`; "deletion game" with \`game: 'deletion'\` (saliency 1 - m).`,
-    `- Baselines: Gradient, Grad-CAM (automatic layer) and Occlusion with their defaults; SmoothGrad ${s.smoothGradSamples} samples (default ${sg.samples}, noise ${sg.noise}); Integrated Gradients ${s.igSteps} steps (default ${ig.steps}, ${ig.baseline} baseline); Meaningful Perturbation ${s.mpSteps} steps (default ${mp.steps}${s.mpSteps < mp.steps ? '; shortened for time' : ''}), otherwise its defaults (${mp.game} game, mask at 1/${mp.upsample} of the input size upsampled x${mp.upsample}, ${mp.reference === 'blur' ? 'blurred' : mp.reference} reference, L1 ${mp.l1}, TV ${mp.tv}, exponent ${mp.tvExponent}).`,
-    `- Deletion / insertion (RISE): ${s.diSteps} steps (equal pixel chunks), deletion substrate ${di.deletionSubstrate} in the model's input space, insertion from the image ${di.insertionSubstrate === 'blur' ? `blurred with sigma ${di.blurSigma}` : `(${di.insertionSubstrate})`}; AUC by the trapezoid rule over the fraction of pixels. Deletion: lower is better; insertion: higher is better.`,
+    `- FGVis: ${fg} (defaults: Adam lr ${ed.learningRate.adam}, at most ${ed.steps} steps, early stopping patience ${ed.earlyStop.patience} / minDelta ${ed.earlyStop.minDelta} / minSteps ${ed.earlyStop.minSteps}, lambda 'auto' with tolerance ${al.tolerance}, deletion fraction ${al.deletionFraction}, initial ${al.initial}, log-rate +${al.increase} / -${al.decrease}, back-off after ${ed.backoff.after} missed steps, at most ${ed.backoff.maxBackoffs}; defense on; reference ${ed.reference}). "Undefended" is the same call with \`defense: false\`; "deletion game" with \`game: 'deletion'\` (saliency 1 - m).`,
+    `- Baselines: Gradient, Grad-CAM (automatic layer) and Occlusion with their defaults; SmoothGrad ${s.smoothGradSamples} samples (default ${sg.samples}, noise ${sg.noise}); Integrated Gradients ${s.igSteps} steps (default ${ig.steps}, ${ig.baseline} baseline); Meaningful Perturbation ${s.mpSteps} steps (default ${mp.steps}${s.mpSteps < mp.steps ? '; shortened for time' : ''}), otherwise its defaults (${mp.game} game, mask at 1/${mp.upsample} of the input size upsampled x${mp.upsample}, ${mp.reference === 'blur' ? 'blurred' : mp.reference} reference, L1 ${mp.l1[mp.game]}, TV ${mp.tv}, exponent ${mp.tvExponent}).`,
+    `- Deletion / insertion (RISE): ${s.diSteps} steps (equal pixel chunks), deletion substrate ${di.deletionSubstrate} in the model's input space, insertion from the image ${di.insertionSubstrate === 'blur' ? `blurred with sigma ${di.blurSigma}` : `(${di.insertionSubstrate})`}; AUC by the trapezoid rule over the fraction of pixels. Deletion: lower is better; insertion: higher is better. "Matched": the same with both substrates set to explain()'s default reference (${EXPLAIN_DEFAULTS.reference}).`,
   ].join('\n');
 }
 
@@ -487,12 +509,13 @@ function describeTargets(cases: CaseResult[]): string {
   }));
   const tops = [...new Set(cases.filter((c) => c.c.target === 'top').map((c) => c.c.model))];
   const head = tops.length ? `the top class for ${tops.map((n) => `\`${n}\``).join(', ')}` : '';
-  if (parts.length === 0) return `Targets: ${head}. The "empty" column is the target's score on the all-zero image, the floor an explanation can fall to.`;
+  const removed = `"Removed" columns give the target's score with every value removed (explain()'s default reference, \`'${EXPLAIN_DEFAULTS.reference}'\`), the floor an explanation can fall to.`;
+  if (parts.length === 0) return `Targets: ${head}. ${removed}`;
   const calls = parts.map((p) => `${p.label} calls the black image \`${p.empty.className}\` (${prob(p.empty.score)})`).join(', ');
   const explained = parts.map((p) => `${p.label} is explained on ${p.targets.map((t) => `\`${t}\``).join(', ')}`).join(' and ');
   return (
     `Targets: ${head}${head ? '; ' : ''}on the nsfw models a class with a meaningful score, i.e. not the class the empty (all-zero, black) image already gets: ` +
-    `${calls}, so ${explained}. The "empty" column is the target's score on the all-zero image, the floor an explanation can fall to.`
+    `${calls}, so ${explained}. ${removed}`
   );
 }
 
@@ -517,9 +540,9 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
   // Adversarial evidence.
   for (const r of advRows.filter((q) => !q.error)) {
     lines.push(
-      `Adversarial evidence, ${r.caseId} (least likely class ${r.className}, empty image ${prob(r.empty)}): defended ${prob(r.defended)}, undefended ${prob(r.undefended)}` +
+      `Adversarial evidence, ${r.caseId} (least likely class ${r.className}, removed ${prob(r.empty)}): defended ${prob(r.defended)}, undefended ${prob(r.undefended)}` +
         (r.activationsOnly ? `, activations only gated ${prob(r.activationsOnly.score)}` : '') +
-        (r.partner ? `; shown to the ${r.partner.name === 'nsfw-mobilenet-v2' ? 'LayersModel' : 'GraphModel'}: defended ${prob(r.partner.defended)}, undefended ${prob(r.partner.undefended)} (its empty image ${prob(r.partner.empty)})` : '') +
+        (r.partner ? `; shown to the ${r.partner.name === 'nsfw-mobilenet-v2' ? 'LayersModel' : 'GraphModel'}: defended ${prob(r.partner.defended)}, undefended ${prob(r.partner.undefended)} (its removed score ${prob(r.partner.empty)})` : '') +
         '.',
     );
   }
@@ -528,10 +551,10 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
   if (ai.length) {
     const part = (k: 'fgvis' | 'fgvisUndefended') =>
       ai.filter((q) => q[1] === k).map(([c, , a]) => `${c.c.id} ${gapShare(a!.bExplanation, a!.bImage, a!.bEmpty)}`).join(', ');
-    lines.push(`Explanation as input, B's (e - empty) / (image - empty): defended ${part('fgvis')}; undefended ${part('fgvisUndefended')}.`);
+    lines.push(`Explanation as input, B's (e - removed) / (image - removed): defended ${part('fgvis')}; undefended ${part('fgvisUndefended')}.`);
   }
   // Deletion / insertion.
-  for (const [metric, better] of [['deletion', 'low'], ['insertion', 'high']] as const) {
+  for (const [metric, better] of AUC_METRICS) {
     const matrix = METHODS.map((k) => cases.map((c) => c.methods[k]?.[metric] ?? null));
     const ranks = meanRanks(matrix, better);
     const order = METHODS.map((k, i) => [k, ranks[i]!] as const).filter((p) => Number.isFinite(p[1])).sort((a, b) => a[1] - b[1]);
@@ -544,7 +567,7 @@ function summaryLines(cases: CaseResult[], sanityRows: SanityRow[], advRows: Adv
       });
     }).length;
     lines.push(
-      `${metric === 'deletion' ? 'Deletion' : 'Insertion'} AUC: mean ranks ${order.map(([k, r]) => `${METHOD_LABELS[k]} ${r.toFixed(1)}`).join(', ')}. FGVis (defended) places ${pos} of ${order.length}; at least one baseline beats it on ${beats} of ${cases.length} cases.`,
+      `${AUC_TITLES[metric]}: mean ranks ${order.map(([k, r]) => `${METHOD_LABELS[k]} ${r.toFixed(1)}`).join(', ')}. FGVis (defended) places ${pos} of ${order.length}; at least one baseline beats it on ${beats} of ${cases.length} cases.`,
     );
   }
   // Sanity check.
@@ -605,10 +628,12 @@ function buildReport(
       if (!r?.fgvis) continue;
       const f = r.fgvis;
       const met = f.goal === null ? '-' : f.explanation >= f.goal ? 'yes' : '**no**';
-      presRows.push([c.c.id, c.className, key === 'fgvis' ? 'defended' : 'undefended', prob(f.image), prob(c.empty), f.goal === null ? '-' : `>= ${prob(f.goal)}`, prob(f.explanation), met, num(f.maskMean), String(f.steps), String(f.backoffs), num(f.lambda, 2), num(r.seconds, 0)]);
+      presRows.push([c.c.id, c.className, key === 'fgvis' ? 'defended' : 'undefended', prob(f.image), prob(f.reference), f.goal === null ? '-' : `>= ${prob(f.goal)}`, prob(f.explanation), met, num(f.maskMean), String(f.steps), String(f.backoffs), num(f.lambda, 2), num(r.seconds, 0)]);
     }
   }
-  out.push(mdTable(['case', 'class', 'FGVis', 'image', 'empty', 'goal', 'explanation', 'met', 'mask mean', 'steps', 'back-offs', 'lambda', 's'], presRows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
+  out.push(`"removed": the target's score when every value is removed, i.e. on the reference (\`'${EXPLAIN_DEFAULTS.reference}'\`), the floor an explanation can fall to.`);
+  out.push('');
+  out.push(mdTable(['case', 'class', 'FGVis', 'image', 'removed', 'goal', 'explanation', 'met', 'mask mean', 'steps', 'back-offs', 'lambda', 's'], presRows, ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r']));
   out.push('');
   const delRows: string[][] = [];
   for (const c of cases) {
@@ -619,19 +644,19 @@ function buildReport(
     delRows.push([c.c.id, c.className, prob(f.image), prob(f.reference), f.goal === null ? '-' : `<= ${prob(f.goal)}`, prob(f.explanation), met, num(1 - f.maskMean), String(f.steps), String(f.backoffs), num(r.seconds, 0)]);
   }
   if (delRows.length) {
-    out.push(`Deletion game (defended): the score must fall to the empty image's plus ${AUTO_LAMBDA_DEFAULTS.deletionFraction * 100} % of the way to the image's; "deleted" is the mean of 1 - m.`);
+    out.push(`Deletion game (defended): the score must fall to the removed score plus ${AUTO_LAMBDA_DEFAULTS.deletionFraction * 100} % of the way to the image's; "deleted" is the mean of 1 - m.`);
     out.push('');
-    out.push(mdTable(['case', 'class', 'image', 'empty', 'goal', 'explanation', 'met', 'deleted', 'steps', 'back-offs', 's'], delRows, ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r']));
+    out.push(mdTable(['case', 'class', 'image', 'removed', 'goal', 'explanation', 'met', 'deleted', 'steps', 'back-offs', 's'], delRows, ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r']));
     out.push('');
   }
 
   // Deletion / insertion
-  out.push('## Deletion and insertion AUC (RISE)');
+  out.push('## Deletion and insertion AUC');
   out.push('');
-  out.push('Deletion AUC: lower is better (the score falls fast when the top-ranked pixels are removed). Insertion AUC: higher is better. Best per column in bold; "mean rank" averages each method\'s rank over the cases (1 = best).');
+  out.push(`Deletion AUC: lower is better (the score falls fast when the top-ranked pixels are removed). Insertion AUC: higher is better. Each is measured twice: with RISE's substrates (deletion towards zero, insertion from the blurred image), and with both substrates matched to explain()'s default reference (\`'${EXPLAIN_DEFAULTS.reference}'\`), so that no method wins only by sharing the metric's substrate. Best per column in bold; "mean rank" averages each method's rank over the cases (1 = best).`);
   out.push('');
-  for (const [metric, better] of [['deletion', 'low'], ['insertion', 'high']] as const) {
-    out.push(`### ${metric === 'deletion' ? 'Deletion AUC (lower is better)' : 'Insertion AUC (higher is better)'}`);
+  for (const [metric, better] of AUC_METRICS) {
+    out.push(`### ${AUC_TITLES[metric]} (${better === 'low' ? 'lower' : 'higher'} is better)`);
     out.push('');
     const matrix = METHODS.map((k) => cases.map((c) => c.methods[k]?.[metric] ?? null));
     const ranks = meanRanks(matrix, better);
@@ -677,11 +702,11 @@ function buildReport(
   if (advRows.length) {
     out.push('## Adversarial-evidence test (least likely class)');
     out.push('');
-    out.push(`Explain the class the model finds least likely on the image (preservation game, fixed lambda ${ADVERSARIAL_EVIDENCE_DEFAULTS.explain.lambda}, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the empty image; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates the ReLU family and, as fgvis's own extension (the paper gates the nonlinearity layers, all but the final classification layer), the outputs of convolutions, adds and max pooling; never the input's normalisation or the classification layer. "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`gatedKernels: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense's.`);
+    out.push(`Explain the class the model finds least likely on the image (preservation game, fixed lambda ${ADVERSARIAL_EVIDENCE_DEFAULTS.explain.lambda}, no early stopping, the same number of steps with and without the defense). The image has no evidence for it: an honest explanation should not score much above the removed (all-reference) input; without the defense the optimiser may invent evidence. For the nsfw models the two explanations are also shown to the other nsfw model (adversarial evidence tuned to one model should not transfer). The default defense gates the ReLU family and, as fgvis's own extension (the paper gates the nonlinearity layers, all but the final classification layer), the outputs of convolutions, adds and max pooling; never the input's normalisation or the classification layer. "Activations only" is a third, defended run whose defense gates the ReLU family alone (\`gatedKernels: ACTIVATION_KERNELS\`, the default of the first release); the count in brackets is the number of gated outputs against the default defense's.`);
     out.push('');
     out.push(
       mdTable(
-        ['case', 'class', 'steps', 'image', 'empty', 'defended', 'undefended', 'margin', 'mask (def / undef)', 'defended, activations only (gated outputs)', 'partner: image / empty / defended / undefended', 's'],
+        ['case', 'class', 'steps', 'image', 'removed', 'defended', 'undefended', 'margin', 'mask (def / undef)', 'defended, activations only (gated outputs)', 'partner: image / removed / defended / undefended', 's'],
         advRows.map((r) => [
           r.caseId, r.className, String(r.steps), prob(r.image), prob(r.empty), `**${prob(r.defended)}**`, prob(r.undefended), num(r.undefended - r.defended),
           `${num(r.maskDefended)} / ${num(r.maskUndefended)}`,
@@ -714,9 +739,9 @@ function buildReport(
   if (asInput.length) {
     out.push('## Explanation as input (nsfw GraphModel <-> LayersModel)');
     out.push('');
-    out.push('The preservation explanation e = m * x of model A is shown to the unmodified model A and to the other nsfw model B (same input space; emotion has a different input space, so this test is only run within nsfw). Scores are the target\'s softmax probability as image / empty image / explanation. Real evidence keeps B\'s score near its image score; evidence tuned to A does not transfer. Note the two models disagree on these photos and call the black image different classes, so B\'s image and empty scores must be read beside its explanation score.');
+    out.push('The preservation explanation e = m * x + (1 - m) * r of model A is shown to the unmodified model A and to the other nsfw model B (same input space; emotion has a different input space, so this test is only run within nsfw). Scores are the target\'s softmax probability as image / removed (the reference r) / explanation. Real evidence keeps B\'s score near its image score; evidence tuned to A does not transfer. Note the two models disagree on these photos and call the black image different classes, so B\'s image and empty scores must be read beside its explanation score.');
     out.push('');
-    out.push(mdTable(['case (A)', 'class', 'FGVis', 'mask mean', 'A: image / empty / e', 'B', 'B: image / empty / e', 'B: (e - empty) / (image - empty)'], asInput, ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r']));
+    out.push(mdTable(['case (A)', 'class', 'FGVis', 'mask mean', 'A: image / removed / e', 'B', 'B: image / removed / e', 'B: (e - removed) / (image - removed)'], asInput, ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r']));
     out.push('');
     out.push(`Last column: where B's score on the explanation lies between its empty-image score (0) and its image score (1); shown only where B's image and empty scores differ by at least ${MIN_GAP}, since the two nsfw models disagree on several photos.`);
     out.push('');

@@ -41,7 +41,7 @@ export { occlusion, OCCLUSION_DEFAULTS, type OcclusionOptions, type OcclusionRes
 export {
   meaningfulPerturbation,
   MEANINGFUL_PERTURBATION_DEFAULTS,
-  MEANINGFUL_PERTURBATION_REFERENCE_AREA,
+  MEANINGFUL_PERTURBATION_REFERENCE_CELLS,
   type MeaningfulPerturbationOptions,
   type MeaningfulPerturbationResult,
 } from './meaningful-perturbation';

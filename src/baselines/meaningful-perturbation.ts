@@ -32,20 +32,24 @@ import {
 } from './common';
 import { withDispose } from '../util/attribution';
 import { readScalar } from '../util/read';
+import { targetLogComplement } from '../core/loss';
 
 /**
- * The image area (224 x 224 pixels) at which the paper's regulariser weights
- * apply. The paper writes both regularisers over the image-resolution mask
- * `M` (the 28 x 28 mask is its parameterisation): here each is a mean over
- * the pixels of `M` times this area, i.e. exactly the paper's sums for a
- * 224 x 224 input, and the same trade-off at any other size. With lambda_1 =
- * 1e-4, deleting the whole image costs 5, deleting 10 % of it 0.5: the L1
- * term competes with a score drop of at most 1, so the deletion is the
- * smallest region that removes the evidence. (The alternative reading, sums
- * over the 784 mask entries, makes deleting everything cost 0.08: the L1
- * term would not constrain the deletion at all.)
+ * The number of mask entries (28 x 28, a 224 x 224 input at 1/8 resolution)
+ * at which the paper's regulariser weights apply. The authors' code sums both
+ * regularisers over the entries of the 28 x 28 mask it optimises (the L1 norm
+ * of `1 - m` and the total variation of `m`, not of the upsampled mask): here
+ * each is a mean over the entries of the low-resolution mask times this
+ * count, i.e. exactly the authors' sums for a 224 x 224 input, and the same
+ * trade-off (the cost of deleting everything, 784 * lambda_1 = 0.078) at any
+ * other size.
+ *
+ * (fgvis 0.1 took the means over the upsampled `[H,W]` mask times 224^2,
+ * which made the L1 term 64 times the authors'; with the probability class
+ * term, which saturates on a confident class, the deletion mask then never
+ * left its start on the known-evidence benchmark: see docs/known-evidence.)
  */
-export const MEANINGFUL_PERTURBATION_REFERENCE_AREA = 224 * 224;
+export const MEANINGFUL_PERTURBATION_REFERENCE_CELLS = 28 * 28;
 
 /** Options of {@link meaningfulPerturbation}; defaults in {@link MEANINGFUL_PERTURBATION_DEFAULTS}. */
 export interface MeaningfulPerturbationOptions extends ModelReadOptions {
@@ -59,9 +63,16 @@ export interface MeaningfulPerturbationOptions extends ModelReadOptions {
   steps?: number;
   /** Adam's step size; default 0.1. */
   learningRate?: number;
-  /** L1 weight lambda_1 on the deleted (deletion) or kept (preservation) part of the mask; default 1e-4 (see {@link MEANINGFUL_PERTURBATION_REFERENCE_AREA}). */
+  /**
+   * L1 weight lambda_1 on the deleted (deletion) or kept (preservation) part
+   * of the low-resolution mask, in the paper's units (see
+   * {@link MEANINGFUL_PERTURBATION_REFERENCE_CELLS}); default: 1e-4 for
+   * deletion (the paper's), 6.4e-3 for preservation (the weight this game had
+   * in fgvis 0.1, 64 x 1e-4 in these units; with 1e-4 the preserved region
+   * stayed large and diffuse on the known-evidence models).
+   */
   l1?: number;
-  /** Total-variation weight lambda_2 (on the image-resolution mask, scaled like `l1`); default 1e-2. */
+  /** Total-variation weight lambda_2 (on the low-resolution mask, scaled like `l1`); default 1e-2. */
   tv?: number;
   /** Total-variation exponent beta: `sum_u |d_x m(u)|^beta + |d_y m(u)|^beta`; default 3. */
   tvExponent?: number;
@@ -76,12 +87,25 @@ export interface MeaningfulPerturbationOptions extends ModelReadOptions {
   /** Starting value of every mask entry (1 = keep); default 1: the first perturbed image is the image itself. */
   init?: number;
   /**
-   * The class term; default `'probability'` (the paper's softmax score); or
-   * `'log-probability'`. A saturated class (probability near 1) has a tiny
-   * probability gradient, which the L1 term can outweigh so that the mask never
-   * leaves its start: the log-probability does not saturate.
+   * The class score reported in `scores` and used by `classTerm: 'score'`;
+   * default `'probability'` (the paper's softmax score); or `'log-probability'`.
    */
   score?: 'probability' | 'log-probability';
+  /**
+   * What the optimisation minimises besides the regularisers; default
+   * `'auto'`: `'log-complement'` for deletion, `'score'` for preservation.
+   * - `'score'`: the class score `s` (see `score`) for deletion, `-s` for
+   *   preservation: the paper's objective with `score: 'probability'`. On a
+   *   confident class (probability near 1) its gradient vanishes (`p (1 - p)`
+   *   for the probability, `1 - p` for the log-probability), so a deletion
+   *   mask that starts at 1 never moves.
+   * - `'log-complement'` (deletion only): `-log(1 - p)`, computed from the other
+   *   classes' probabilities. Its gradient with respect to the target's logit is
+   *   `p`: about 1 while the class is confident, vanishing once it is deleted,
+   *   which leaves the L1 term to shrink the deletion to what is needed. Same
+   *   minimiser direction as the paper's probability, without its saturation.
+   */
+  classTerm?: 'auto' | 'score' | 'log-complement';
   /** Progress callback after each step (`loss`, `score`). */
   onStep?: (record: StepRecord) => void | Promise<void>;
   /** Aborts between steps: the call rejects with the signal's reason. */
@@ -95,7 +119,7 @@ export const MEANINGFUL_PERTURBATION_DEFAULTS = {
   game: 'deletion',
   steps: 300,
   learningRate: 0.1,
-  l1: 1e-4,
+  l1: { deletion: 1e-4, preservation: 6.4e-3 },
   tv: 1e-2,
   tvExponent: 3,
   upsample: 8,
@@ -104,13 +128,14 @@ export const MEANINGFUL_PERTURBATION_DEFAULTS = {
   seed: 0,
   init: 1,
   score: 'probability',
+  classTerm: 'auto',
   readEvery: 10,
   scores: 'auto',
-} as const satisfies MeaningfulPerturbationOptions;
+} as const satisfies Omit<MeaningfulPerturbationOptions, 'l1'> & { l1: Record<'deletion' | 'preservation', number> };
 
 const KNOWN = [
   'game', 'steps', 'learningRate', 'l1', 'tv', 'tvExponent', 'upsample', 'reference', 'blurSigma', 'seed', 'init', 'score',
-  'onStep', 'signal', 'readEvery', ...MODEL_READ_OPTIONS,
+  'classTerm', 'onStep', 'signal', 'readEvery', ...MODEL_READ_OPTIONS,
 ] as const;
 
 /** The result of {@link meaningfulPerturbation}. Owns its tensors until `dispose()`. */
@@ -146,13 +171,16 @@ function meanTotalVariation(m: tf.Tensor2D, beta: number): tf.Scalar {
  * `ceil(H/8) x ceil(W/8)` entries in [0, 1] is upsampled bilinearly to
  * `M` `[H,W]`; the perturbed image is `M * x + (1 - M) * r` with `r` the
  * image blurred (sigma 10). Deletion minimises
- * `s(perturbed) + l1 * A * mean(1 - M) + tv * A * mean_TV_beta(M)`
- * (preservation: `-s + l1 * A * mean(M) + ...`), `A = 224^2` (the paper's
- * sums at its resolution, see {@link MEANINGFUL_PERTURBATION_REFERENCE_AREA}),
- * `s` the softmax probability, with Adam (lr 0.1, 300 steps), the mask
- * clipped to [0, 1] after every step, starting at all ones (the first
- * perturbed image is the image). No jitter or mask noise (the paper's
- * stochastic terms against artefacts): the result is deterministic.
+ * `-log(1 - p(perturbed)) + l1 * N * mean(1 - m) + tv * N * mean_TV_beta(m)`
+ * (preservation: `-s + l1 * N * mean(m) + ...`), with the regularisers on
+ * the low-resolution mask `m` and `N = 28^2` (the authors' sums at the
+ * paper's resolution, see {@link MEANINGFUL_PERTURBATION_REFERENCE_CELLS}),
+ * `p` the target's softmax probability and `s` the class score (default the
+ * probability; the paper's deletion term, `classTerm: 'score'`, saturates on
+ * a confident class), with Adam (lr 0.1, 300 steps), the mask clipped to
+ * [0, 1] after every step, starting at all ones (the first perturbed image is
+ * the image). No jitter or mask noise (the paper's stochastic terms against
+ * artefacts): the result is deterministic.
  *
  * The saliency is `1 - M` for deletion (what had to go) and `M` for
  * preservation (what had to stay), already in [0, 1] and not rescaled.
@@ -176,7 +204,7 @@ export async function meaningfulPerturbation(
   const game = oneOf(fn, 'game', o.game ?? D.game, ['deletion', 'preservation'] as const);
   const steps = positiveInteger(fn, 'steps', o.steps ?? D.steps);
   const learningRate = finiteNumber(fn, 'learningRate', o.learningRate ?? D.learningRate, { min: 0, minExclusive: true });
-  const l1 = finiteNumber(fn, 'l1', o.l1 ?? D.l1, { min: 0 });
+  const l1 = finiteNumber(fn, 'l1', o.l1 ?? D.l1[game], { min: 0 });
   const tvWeight = finiteNumber(fn, 'tv', o.tv ?? D.tv, { min: 0 });
   const tvExponent = finiteNumber(fn, 'tvExponent', o.tvExponent ?? D.tvExponent, { min: 1 });
   const upsample = positiveInteger(fn, 'upsample', o.upsample ?? D.upsample);
@@ -185,6 +213,11 @@ export async function meaningfulPerturbation(
   const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
   const init = finiteNumber(fn, 'init', o.init ?? D.init, { min: 0, max: 1 });
   const score = oneOf(fn, 'score', checkScoreOption(fn, o.score ?? D.score), ['probability', 'log-probability'] as const);
+  const classTermOption = oneOf(fn, 'classTerm', o.classTerm ?? D.classTerm, ['auto', 'score', 'log-complement'] as const);
+  if (classTermOption === 'log-complement' && game !== 'deletion') {
+    throw new FgvisArgumentError(fn, 'options.classTerm', "is 'log-complement', which only the deletion game uses (preservation: 'score' or 'auto')");
+  }
+  const classTerm = classTermOption === 'auto' ? (game === 'deletion' ? 'log-complement' : 'score') : classTermOption;
   if (o.onStep !== undefined && typeof o.onStep !== 'function') {
     throw new FgvisArgumentError(fn, 'options.onStep', `must be a function, got ${describe(o.onStep)}`);
   }
@@ -213,7 +246,7 @@ export async function meaningfulPerturbation(
         const m4 = tf.reshape(mFull, [1, H, W, 1]);
         return tf.add(tf.mul(m4, p.x), tf.mul(tf.sub(1, m4), reference)) as tf.Tensor4D;
       });
-    const area = MEANINGFUL_PERTURBATION_REFERENCE_AREA;
+    const cells = MEANINGFUL_PERTURBATION_REFERENCE_CELLS;
     param = tf.tidy(() => tf.variable(tf.fill([h, w], init), true));
     const v = param;
 
@@ -234,13 +267,18 @@ export async function meaningfulPerturbation(
       computeStep: () => {
         let s: tf.Scalar | null = null;
         const loss = (m: tf.Tensor): tf.Scalar => {
-          const full = upsampled(m);
-          const sc = tf.reshape(p.classScores(perturbed(full)), []) as tf.Scalar;
+          const e = perturbed(upsampled(m));
+          const sc = tf.reshape(p.classScores(e), []) as tf.Scalar;
           s = tf.keep(tf.clone(sc));
-          const classTerm = game === 'deletion' ? sc : tf.neg(sc);
-          const sparse = tf.mul(l1 * area, tf.mean(game === 'deletion' ? tf.sub(1, full) : full));
-          const smooth = tf.mul(tvWeight * area, meanTotalVariation(full, tvExponent));
-          return tf.add(classTerm, tf.add(sparse, smooth)) as tf.Scalar;
+          const term =
+            classTerm === 'log-complement'
+              ? tf.neg(targetLogComplement(p.scorer.logProbs(e), p.target))
+              : game === 'deletion'
+                ? sc
+                : tf.neg(sc);
+          const sparse = tf.mul(l1 * cells, tf.mean(game === 'deletion' ? tf.sub(1, m) : m));
+          const smooth = tf.mul(tvWeight * cells, meanTotalVariation(m as tf.Tensor2D, tvExponent));
+          return tf.add(term, tf.add(sparse, smooth)) as tf.Scalar;
         };
         try {
           // In a tidy: tfjs does not free the forward output when the backward pass throws.

@@ -7,7 +7,7 @@
  * Rule, per step, with `s` the target's score on the current explanation:
  * - the goal holds (`s >= scoreImage - tolerance` to preserve,
  *   `s <= deletionGoal` to delete): `log lambda += increase` (ask for a sparser mask);
- * - it fails: `log lambda -= decrease` (back off, faster than it grows).
+ * - it fails: `log lambda -= decrease` (back off).
  * Among the iterates that met the goal, the one with the smallest sparsity
  * term is kept, with the lambda it was found with.
  *
@@ -44,7 +44,7 @@ export const AUTO_LAMBDA_DEFAULTS: Required<AutoLambdaOptions> = {
   tolerance: 0.01,
   deletionFraction: 0.1,
   initial: 1,
-  increase: 0.05,
+  increase: 0.2,
   decrease: 0.2,
   min: 1e-4,
   max: 1e4,

@@ -63,7 +63,7 @@ export interface ExplainOptions {
   lambda?: number | 'auto';
   /** Tuning of the automatic lambda (tolerance of the score goal and the dual update). */
   autoLambda?: AutoLambdaOptions;
-  /** Maximum number of optimisation steps; default 300 (early stopping usually ends sooner). */
+  /** Maximum number of optimisation steps; default 60 (about 250 forward passes on MobileNetV2; early stopping may end sooner). */
   steps?: number;
   /** Optimiser step size; default 0.1 for Adam, 100 for SGD (plain per-pixel gradients are tiny). */
   learningRate?: number;
@@ -78,7 +78,11 @@ export interface ExplainOptions {
   gatedKernels?: readonly string[];
   /** @deprecated Renamed {@link ExplainOptions.gatedKernels}; still accepted (not together with it). */
   activations?: readonly string[];
-  /** What removed values become: `'zero'` (default, the paper), `'mean'`, `'blur'`, `'noise'` or a tensor. */
+  /**
+   * What removed values become: `'mean'` (default: the image's per-channel mean colour, chosen by
+   * measurement, see docs/defaults.md), `'zero'` (the paper's r = 0), `'blur'`, `'noise'`, a constant
+   * colour, or a tensor.
+   */
   reference?: Reference;
   /** Blur sigma in pixels for `reference: 'blur'`; default 10. */
   blurSigma?: number;
@@ -123,19 +127,19 @@ export interface ExplainOptions {
 export const EXPLAIN_DEFAULTS = {
   game: 'preservation',
   lambda: 'auto',
-  steps: 300,
+  steps: 60,
   learningRate: { adam: 0.1, sgd: 100 },
   optimizer: 'adam',
   defense: true,
   gatedKernels: DEFAULT_GATED_KERNELS,
   /** @deprecated Renamed `gatedKernels`. */
   activations: DEFAULT_GATED_KERNELS,
-  reference: 'zero',
+  reference: 'mean',
   blurSigma: 10,
   parameterization: 'clip',
   scores: 'auto',
-  earlyStop: { patience: 40, minDelta: 0.002, minSteps: 60 },
-  backoff: { after: 10, maxBackoffs: 4, learningRateFactor: 0.5, lambdaFactor: 0.5 },
+  earlyStop: { patience: 20, minDelta: 0.002, minSteps: 30 },
+  backoff: { after: 5, maxBackoffs: 4, learningRateFactor: 0.5, lambdaFactor: 0.5 },
   readEvery: 10,
 } as const;
 

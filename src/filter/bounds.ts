@@ -20,7 +20,9 @@ export interface GateBound {
    * Lower bound `min(0, h(x))`, same shape as the output. For activations
    * whose outputs are never negative (`Relu`, `Relu6`, `ClipByValue` with a
    * non-negative minimum) it is all zeros: it is then not stored, and reading
-   * it makes a zeros tensor once (owned by the bounds).
+   * it makes a zeros tensor once (owned by the bounds). On cpu and wasm the
+   * other outputs store `h(x)` alone ({@link SignedBound}); reading `lo` or
+   * `hi` makes them once.
    */
   readonly lo: Tensor;
   /** Upper bound `max(0, h(x))`, same shape as the output. */
@@ -61,6 +63,40 @@ export class NonNegativeBound implements GateBound {
 }
 
 /**
+ * A bound stored as the captured output itself, `value = h(x)`, with
+ * `lo = min(0, value)` and `hi = max(0, value)` derived from it: one tensor
+ * instead of two. Made where the gate runs in one pass (cpu, wasm), which
+ * reads `value` directly; `lo` and `hi` are made on first read (the op-by-op
+ * gate, tests, diagnostics) and then kept until {@link SignedBound.dispose}.
+ */
+export class SignedBound implements GateBound {
+  private madeLo: Tensor | null = null;
+  private madeHi: Tensor | null = null;
+  /** Takes ownership of `value`. */
+  constructor(
+    readonly kernel: string,
+    readonly shape: readonly number[],
+    readonly value: Tensor,
+  ) {}
+  get lo(): Tensor {
+    if (this.madeLo === null) this.madeLo = tf.keep(tf.minimum(this.value, 0));
+    return this.madeLo;
+  }
+  get hi(): Tensor {
+    if (this.madeHi === null) this.madeHi = tf.keep(tf.maximum(this.value, 0));
+    return this.madeHi;
+  }
+  /** Release `value` (and `lo`, `hi`, if they were made). */
+  dispose(): void {
+    this.value.dispose();
+    this.madeLo?.dispose();
+    this.madeHi?.dispose();
+    this.madeLo = null;
+    this.madeHi = null;
+  }
+}
+
+/**
  * An output the filter matches but does not gate (a linear layer's output
  * outside the hidden layers, see `LAYER_OUTPUT_KERNELS`). Holds no tensors;
  * reading `lo` or `hi` throws.
@@ -85,7 +121,7 @@ export class PassThroughBound implements GateBound {
 /** Release the tensors of a bound. */
 export function disposeBound(b: GateBound): void {
   if (b instanceof PassThroughBound) return;
-  if (b instanceof NonNegativeBound) b.dispose();
+  if (b instanceof NonNegativeBound || b instanceof SignedBound) b.dispose();
   else {
     b.lo.dispose();
     b.hi.dispose();

@@ -31,8 +31,8 @@ import { assertGradientsRegistered } from '../util/gradients';
 
 export { assertGradientsRegistered } from '../util/gradients';
 import { ACTIVATION_KERNELS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS } from './gated-kernels';
-import { GateBounds, disposeBound, NonNegativeBound, PassThroughBound, type GateBound } from './bounds';
-import { fusedGate, type FusedActivation } from './fast-gate';
+import { GateBounds, disposeBound, NonNegativeBound, PassThroughBound, SignedBound, type GateBound } from './bounds';
+import { fusedGate, fusedGateAvailable, type BoundArrays, type FusedActivation } from './fast-gate';
 import { hiddenOutputs, redundantOutputs } from './redundant';
 
 /** Options shared by {@link captureBounds}, {@link withGradientFilter} and {@link GradientFilter}. */
@@ -61,7 +61,10 @@ export interface GradientFilterOptions {
    * the activation's gradient; `ClipByValue` too) in one pass over the data instead of a chain of
    * tfjs ops (default `true`; the same values up to the sign of zero, see `fast-gate.ts`). The `Relu` / `Relu6`
    * shortcut assumes tfjs's own gradients for them (it is skipped when the
-   * registered gradient saves other tensors than tfjs's does).
+   * registered gradient saves other tensors than tfjs's does). On cpu and wasm
+   * a capture stores a signed output's bounds as the output itself (one
+   * tensor); a pass with `fused: false` (or `measureBlocked`) makes its `lo`
+   * and `hi` once and keeps them with the bounds.
    */
   fused?: boolean;
 }
@@ -500,6 +503,10 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
           // lo = min(0, h) is all zeros: store hi only.
           const hi = tf.tidy(() => tf.maximum(h, 0));
           state.captured.push(new NonNegativeBound(kernel, h.shape.slice(), tf.keep(hi)));
+        } else if (fusedGateAvailable()) {
+          // The one-pass gate derives lo = min(0, h) and hi = max(0, h) from h itself: keep h only.
+          const value = tf.tidy(() => tf.clone(h));
+          state.captured.push(new SignedBound(kernel, h.shape.slice(), tf.keep(value)));
         } else {
           const [lo, hi] = tf.tidy(() => [tf.minimum(h, 0), tf.maximum(h, 0)]);
           state.captured.push({ kernel, shape: h.shape.slice(), lo: tf.keep(lo!), hi: tf.keep(hi!) });
@@ -510,20 +517,27 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
       if (bound instanceof PassThroughBound) return original.gradFunc(dy, originalSaved, attrs);
       state.elements += h.size;
       const dy0 = Array.isArray(dy) ? dy[0]! : dy;
-      const lo = bound.loIsZero === true ? null : bound.lo;
       const fast = state.fused && state.blocked === null;
+      const arrays: BoundArrays<Tensor> =
+        bound instanceof SignedBound
+          ? { kind: 'signed', value: bound.value }
+          : bound.loIsZero === true
+            ? { kind: 'nonNegative', hi: bound.hi }
+            : { kind: 'interval', lo: bound.lo, hi: bound.hi };
       // Relu, Relu6, ClipByValue with tfjs's gradient: gate and differentiate in one pass.
       if (fast && !Array.isArray(dy) && isStockReluLike(kernel, original)) {
         const x = originalSaved[0]!;
         const clip = kernel === 'ClipByValue' ? clipRange(attrs) : undefined;
         if (kernel !== 'ClipByValue' || clip !== undefined) {
-          const dx = fusedGate(dy0, h, lo, bound.hi, kernel as FusedActivation, x, clip);
+          const dx = fusedGate(dy0, h, arrays, kernel as FusedActivation, x, clip);
           if (dx !== null) return { x: () => dx };
         }
       }
       const gated =
-        (fast ? fusedGate(dy0, h, lo, bound.hi, null, null) : null) ??
+        (fast ? fusedGate(dy0, h, arrays, null, null) : null) ??
         tf.tidy(() => {
+          // (a SignedBound makes its lo and hi here, once, and keeps them)
+          const lo = bound.loIsZero === true ? null : bound.lo;
           const inside =
             lo === null ? tf.lessEqual(h, bound.hi) : tf.logicalAnd(tf.greaterEqual(h, lo), tf.lessEqual(h, bound.hi));
           if (state.blocked) state.blocked.push(tf.keep(tf.sum(tf.cast(tf.logicalNot(inside), 'float32'))));

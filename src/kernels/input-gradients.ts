@@ -19,6 +19,11 @@
  *   `Conv2D` (`fastConvBackpropInput`, default on): ~3x faster than the stock
  *   kernel there, ~1.7x on a whole MobileNetV2 input gradient. Composites are
  *   per-backend choices: the same composite broke on webgl.
+ * - on wasm, `MaxPoolGrad` replaced by a JavaScript loop over the heap
+ *   (`correctMaxPoolGrad`, default on): the stock kernel (tfjs-backend-wasm
+ *   4.22) sends the gradient of a window of negative values to the window's
+ *   first position instead of its maximum, so models that max-pool signed
+ *   values got wrong input gradients. See `max-pool-grad.ts`.
  * - on wasm, `Identity` (which tfjs runs to save every tensor a gradient
  *   needs) shares buffers instead of copying them, as on cpu
  *   (`shareSavedTensors`, default on).
@@ -40,6 +45,7 @@ import { swapGradients, swapKernels, withSwaps } from '../util/kernel-registry';
 import { describe, FgvisArgumentError } from '../util/errors';
 import { checkOptionNames } from '../util/validate';
 import { inputOnlyBatchNormGradient } from './batch-norm-gradient';
+import { maxPoolGradKernel } from './max-pool-grad';
 import { withTapeCleanup } from '../util/tape';
 import { INPUT_GRADIENT_FILTER_CACHE } from './filter-cache';
 import { conv2DBackpropInputComposite, depthwiseConv2dNativeBackpropInputComposite } from './transposed-conv';
@@ -76,6 +82,15 @@ export interface InputGradientKernelOptions {
    */
   shareSavedTensors?: boolean;
   /**
+   * On wasm, replace the stock `MaxPoolGrad` with a JavaScript kernel (default
+   * `true`): tfjs-backend-wasm's (4.22) gives the gradient of a pooling window
+   * whose values are all negative to the window's first position instead of its
+   * maximum. The replacement equals the cpu kernel (the gradient goes to the
+   * first maximum of each window). `false` restores the stock, wrong gradients
+   * (for comparisons only).
+   */
+  correctMaxPoolGrad?: boolean;
+  /**
    * Every backend: replace the gradient of `FusedBatchNorm` with one that
    * computes the input gradient without tiling and computes the statistics'
    * gradients only when asked (default `true`; same values). See
@@ -86,6 +101,12 @@ export interface InputGradientKernelOptions {
 
 /** Backends for which the composites below were verified (adjoint and reference tests). */
 const COMPOSITE_BACKENDS = new Set(['wasm']);
+
+/**
+ * Backends whose stock `MaxPoolGrad` is wrong (checked: cpu is right; webgl and
+ * webgpu track whether a maximum was found, as cpu does).
+ */
+const MAX_POOL_GRAD_BACKENDS = new Set(['wasm']);
 
 /** Kernel functions made by this module, to recognise our own registrations. */
 const ours = new WeakSet<KernelFunc>();
@@ -99,6 +120,17 @@ function identityPatchFor(backendName: string, stock: KernelFunc | undefined): K
   if (hit != null && hit.stock === stock) return hit.patch;
   const patch = mark(sharedIdentityKernel(stock));
   identityCache.set(backendName, { stock, patch });
+  return patch;
+}
+
+/** Per-backend `MaxPoolGrad`, with the stock kernel it falls back to for other dtypes. */
+const maxPoolCache = new Map<string, { stock: KernelFunc | undefined; patch: KernelPatch }>();
+
+function maxPoolPatchFor(backendName: string, stock: KernelFunc | undefined): KernelPatch {
+  const hit = maxPoolCache.get(backendName);
+  if (hit != null && hit.stock === stock) return hit.patch;
+  const patch = mark(maxPoolGradKernel(stock));
+  maxPoolCache.set(backendName, { stock, patch });
   return patch;
 }
 
@@ -147,7 +179,13 @@ export function inputGradientPatches(
   backendName: string,
   options: InputGradientKernelOptions = {},
 ): ReadonlyMap<string, KernelPatch> {
-  const { zeroFilterGradients = true, missingKernels = true, fastConvBackpropInput = true, shareSavedTensors = true } = options;
+  const {
+    zeroFilterGradients = true,
+    missingKernels = true,
+    fastConvBackpropInput = true,
+    shareSavedTensors = true,
+    correctMaxPoolGrad = true,
+  } = options;
   const all = patchesFor(backendName);
   const out = new Map<string, KernelPatch>();
   if (zeroFilterGradients) {
@@ -170,6 +208,10 @@ export function inputGradientPatches(
       const current = getKernel('Identity', backendName);
       if (current == null || !ours.has(current.kernelFunc)) out.set('Identity', identityPatchFor(backendName, current?.kernelFunc));
     }
+  }
+  if (correctMaxPoolGrad && MAX_POOL_GRAD_BACKENDS.has(backendName)) {
+    const current = getKernel('MaxPoolGrad', backendName);
+    if (current == null || !ours.has(current.kernelFunc)) out.set('MaxPoolGrad', maxPoolPatchFor(backendName, current?.kernelFunc));
   }
   return out;
 }
@@ -224,7 +266,14 @@ export function withInputGradientKernels<T>(f: () => T, options: InputGradientKe
 }
 
 /** Option names of {@link InputGradientKernelOptions} (keep in sync with the interface). */
-const KERNEL_OPTIONS = ['zeroFilterGradients', 'missingKernels', 'fastConvBackpropInput', 'shareSavedTensors', 'inputOnlyBatchNorm'];
+const KERNEL_OPTIONS = [
+  'zeroFilterGradients',
+  'missingKernels',
+  'fastConvBackpropInput',
+  'shareSavedTensors',
+  'correctMaxPoolGrad',
+  'inputOnlyBatchNorm',
+];
 
 function checkKernelOptions(fn: string, f: unknown, options: InputGradientKernelOptions): void {
   if (typeof f !== 'function') throw new FgvisArgumentError(fn, 'f', `must be a function, got ${describe(f)}`);

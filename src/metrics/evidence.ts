@@ -42,7 +42,7 @@ export interface AdversarialEvidenceOptions {
  *   image's score, is already met by the empty mask for a class the image
  *   scores near zero, so it would return the empty mask with or without the
  *   defense and the test would measure nothing.
- * - `steps: 300` (explain's default budget) with `earlyStop: false`, so both
+ * - `steps: 300` (a long, fixed budget) with `earlyStop: false`, so both
  *   runs take the same number of steps; `seed: 0`.
  */
 export const ADVERSARIAL_EVIDENCE_DEFAULTS = {

@@ -102,6 +102,14 @@ describeEachBackend('meaningfulPerturbation', (backend) => {
     await rejects(() => meaningfulPerturbation(blobModel, image, 1, { tvExponent: 0.5 }), /Error in meaningfulPerturbation: options\.tvExponent must be a finite number >= 1/);
     await rejects(() => meaningfulPerturbation(blobModel, image, 1, { init: 2 }), /Error in meaningfulPerturbation: options\.init must be a finite number >= 0 and <= 1/);
     await rejects(() => meaningfulPerturbation(blobModel, image, 1, { score: 'logit' as never }), /Error in meaningfulPerturbation: options\.score must be one of 'probability', 'log-probability'/);
+    await rejects(
+      () => meaningfulPerturbation(blobModel, image, 1, { classTerm: 'logit' as never }),
+      /Error in meaningfulPerturbation: options\.classTerm must be one of 'auto', 'score', 'log-complement'/,
+    );
+    await rejects(
+      () => meaningfulPerturbation(blobModel, image, 1, { game: 'preservation', classTerm: 'log-complement' }),
+      /Error in meaningfulPerturbation: options\.classTerm is 'log-complement', which only the deletion game uses/,
+    );
     await rejects(() => meaningfulPerturbation(blobModel, image, 1, { game: 'generation' as never }), /Error in meaningfulPerturbation: options\.game must be one of 'deletion', 'preservation'/);
     await rejects(() => meaningfulPerturbation(blobModel, image, 1, { lambda: 1 } as never), /Error in meaningfulPerturbation: options\.lambda is not a known option/);
   });

@@ -11,7 +11,10 @@ import { loadMnistModel, mnistDigit } from '../fixtures/mnist';
 
 /** One digit per class. */
 const DIGITS = Array.from({ length: 10 }, (_, c) => 2 * c);
-const OPTIONS = { lambda: 0.05, steps: 200, earlyStop: false } as const;
+// The paper's setting: r = 0, which on MNIST is the digits' own black background. (With the default
+// mean reference the undefended attack still wins on 8 of these 10 digits and the defended median is
+// 0.085 against an empty-image 0.094.)
+const OPTIONS = { lambda: 0.05, steps: 200, earlyStop: false, reference: 'zero' } as const;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 describeEachBackend('the defense against adversarial evidence', () => {

@@ -40,9 +40,11 @@ describeEachBackend('explain: the public contract', () => {
     const s = await r.saliency.data();
     expect(Math.min(...s)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...s)).toBeLessThanOrEqual(1);
-    // The explanation is m * x (zero reference), and its score is read from the unmodified model.
+    // The explanation is m * x + (1 - m) * r with the default reference, the image's per-channel
+    // mean colour; its score is read from the unmodified model.
+    const mean = [0, 1, 2].map((c) => xBefore.filter((_, i) => i % 3 === c).reduce((a, b) => a + b, 0) / 144);
     const e = await r.explanation.data();
-    e.forEach((v, i) => expect(v).toBeCloseTo(m[i]! * xBefore[i]!, 5));
+    e.forEach((v, i) => expect(v).toBeCloseTo(m[i]! * xBefore[i]! + (1 - m[i]!) * mean[i % 3]!, 5));
     // Preservation: the evidence is the explanation.
     expect(Array.from(await r.evidence.data())).toEqual(Array.from(e));
     const probsOf = async (t: tf.Tensor) => {
@@ -73,7 +75,7 @@ describeEachBackend('explain: the public contract', () => {
   it('accepts a rank-4 input and returns rank-4 tensors; deletion saliency is the mean of 1 - m', async () => {
     const model = residualNet();
     const x = tf.randomUniform([1, 10, 10, 3], 0, 1, 'float32', 6);
-    const r = await explain(model, x, 'top', { steps: 20, game: 'deletion', lambda: 0.01 });
+    const r = await explain(model, x, 'top', { steps: 20, game: 'deletion', lambda: 0.01, reference: 'zero' });
     expect(r.mask.shape).toEqual([1, 10, 10, 3]);
     const m = await r.mask.data();
     const s = await r.saliency.data();

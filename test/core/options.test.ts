@@ -12,7 +12,8 @@ describe('resolveExplainOptions', () => {
     expect(o.optimizer).toBe('adam');
     expect(o.learningRate).toBe(EXPLAIN_DEFAULTS.learningRate.adam);
     expect(o.defense).toBe(true);
-    expect(o.reference).toBe('zero');
+    expect(o.reference).toBe('mean');
+    expect(o.steps).toBe(60);
     expect(o.readEvery).toBe(10);
     // The read (and decision) schedule does not depend on whether anyone watches.
     expect(resolveExplainOptions({ onStep: () => {} }).readEvery).toBe(10);

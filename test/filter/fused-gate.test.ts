@@ -9,7 +9,8 @@ import { ACTIVATION_KERNELS } from '../../src/filter';
 const ORACLE = { gatedKernels: ACTIVATION_KERNELS };
 import { expect, it } from 'vitest';
 import { captureBounds, withGradientFilter } from '../../src/filter';
-import { NonNegativeBound } from '../../src/filter/bounds';
+import { setSimdGate, simdGateAvailable } from '../../src/filter/fast-gate';
+import { NonNegativeBound, SignedBound } from '../../src/filter/bounds';
 import { describeEachBackend } from '../backends';
 
 function model(seed: number) {
@@ -35,6 +36,8 @@ describeEachBackend('fused gate', () => {
     const { result: gx, bounds } = captureBounds(() => grad(x), ORACLE);
     expect(bounds.entries.map((b) => b.kernel)).toEqual(['ClipByValue', 'LeakyRelu', 'Relu6', 'Relu']);
     expect(bounds.entries.map((b) => b instanceof NonNegativeBound)).toEqual([false, false, true, true]);
+    // cpu and wasm gate in one pass: a signed output's bounds are the output itself.
+    expect(bounds.entries.map((b) => b instanceof SignedBound)).toEqual([true, true, false, false]);
     expect(Array.from(bounds.entries[3]!.lo.dataSync()).every((v) => v === 0)).toBe(true);
     const fused = withGradientFilter(bounds, () => grad(e)).result;
     const ops = withGradientFilter(bounds, () => grad(e), { fused: false }).result;
@@ -50,6 +53,65 @@ describeEachBackend('fused gate', () => {
     expect(differs).toBe(true);
     tf.dispose([x, e, gx, fused, ops]);
     bounds.dispose();
+    m.dispose();
+  });
+
+  it('gives the same gradients bit for bit with the WebAssembly SIMD gate (wasm) as with the JavaScript loop', (ctx) => {
+    if (tf.getBackend() !== 'wasm') ctx.skip();
+    expect(simdGateAvailable()).toBe(true);
+    const m = model(11);
+    const x = tf.randomUniform([1, 13, 11, 2], -1, 1, 'float32', 12);
+    const e = tf.tidy(() => tf.mul(x, tf.randomUniform(x.shape, 0, 1, 'float32', 13)));
+    const grad = (z: tf.Tensor) => tf.grad(m.f)(z);
+    // Every layer output gated (the default list), as in explain().
+    const { result: gx, bounds } = captureBounds(() => grad(x));
+    try {
+      const simd = withGradientFilter(bounds, () => grad(e)).result;
+      const previous = setSimdGate(false);
+      const js = (() => {
+        try {
+          return withGradientFilter(bounds, () => grad(e)).result;
+        } finally {
+          setSimdGate(previous);
+        }
+      })();
+      const bits = (t: tf.Tensor) => {
+        const v = t.dataSync() as Float32Array;
+        return Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+      };
+      expect(bits(simd)).toEqual(bits(js));
+      tf.dispose([simd, js]);
+    } finally {
+      tf.dispose([x, e, gx]);
+      bounds.dispose();
+      m.dispose();
+    }
+  });
+
+  it('keeps one tensor per signed output; lo and hi are made on first read, once, and released with the bounds', () => {
+    const m = model(5);
+    const x = tf.randomUniform([1, 7, 7, 2], -1, 1, 'float32', 8);
+    const grad = (z: tf.Tensor) => tf.grad(m.f)(z);
+    const before = tf.memory().numTensors;
+    const { result: gx, bounds } = captureBounds(() => grad(x), ORACLE);
+    gx.dispose();
+    // ClipByValue [-0.5, 0.7] and LeakyRelu: signed (1 tensor each); Relu6, Relu: hi only.
+    expect(tf.memory().numTensors - before).toBe(4);
+    const signed = bounds.entries[1] as SignedBound;
+    expect(signed).toBeInstanceOf(SignedBound);
+    const lo = signed.lo;
+    const hi = signed.hi;
+    expect(signed.lo).toBe(lo);
+    expect(signed.hi).toBe(hi);
+    expect(tf.memory().numTensors - before).toBe(6);
+    const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    tf.tidy(() => {
+      expect(bits(lo)).toEqual(bits(tf.minimum(signed.value, 0)));
+      expect(bits(hi)).toEqual(bits(tf.maximum(signed.value, 0)));
+    });
+    bounds.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(x);
     m.dispose();
   });
 });

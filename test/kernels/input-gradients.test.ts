@@ -27,6 +27,7 @@ function kernelNames(): string[] {
     'UnsortedSegmentSum',
     'Conv2DBackpropInput',
     'Identity',
+    'MaxPoolGrad',
   ];
 }
 
@@ -46,8 +47,10 @@ describeEachBackend('withInputGradientKernels', (backend) => {
         'DepthwiseConv2dNativeBackpropFilter',
         'DepthwiseConv2dNativeBackpropInput',
         'Identity',
+        'MaxPoolGrad',
         'UnsortedSegmentSum',
       ]);
+      expect([...inputGradientPatches(backend, { correctMaxPoolGrad: false }).keys()]).not.toContain('MaxPoolGrad');
       expect([...inputGradientPatches(backend, { fastConvBackpropInput: false }).keys()]).not.toContain('Conv2DBackpropInput');
       expect([...inputGradientPatches(backend, { shareSavedTensors: false }).keys()]).not.toContain('Identity');
       expect([...inputGradientPatches(backend, { missingKernels: false }).keys()]).not.toContain('UnsortedSegmentSum');

@@ -26,6 +26,8 @@ async function probs(f: (x: tf.Tensor4D) => tf.Tensor, x: tf.Tensor): Promise<nu
 }
 
 const STEPS = { steps: 12 };
+/** Every pixel set to the image's per-channel mean (explain()'s default reference). */
+const meanImage = (x: tf.Tensor) => tf.tidy(() => tf.broadcastTo(tf.mean(x, [0, 1], true), x.shape));
 
 describeEachBackend('adversarialEvidenceTest', () => {
   it('explains the least likely class; scores, floor and margin relate as defined', async () => {
@@ -38,10 +40,10 @@ describeEachBackend('adversarialEvidenceTest', () => {
     expect(r.target).toBe(least);
     expect(r.numClasses).toBe(3);
     expect(r.scores.image).toBeCloseTo(p[least]!, 6);
-    // The empty image is the zero reference (explain's default).
-    const zeros = tf.zeros([4, 4, 2]);
-    expect(r.scores.reference).toBeCloseTo((await probs(a.f, zeros))[least]!, 6);
-    zeros.dispose();
+    // The empty image is explain()'s default reference: the image's per-channel mean colour.
+    const empty = meanImage(x);
+    expect(r.scores.reference).toBeCloseTo((await probs(a.f, empty))[least]!, 6);
+    empty.dispose();
     expect(r.margin).toBeCloseTo(r.scores.undefended - r.scores.defended, 12);
     expect(r.gatedOutputs).toBeGreaterThan(0);
     // The scores are those of the explanations on the unmodified model.
@@ -85,22 +87,22 @@ describeEachBackend('explanationAsInputTest', () => {
     expect(r.targetB).toBe(top);
     expect(r.a.image).toBeCloseTo(pa[top]!, 6);
     expect(r.b.image).toBeCloseTo(pb[top]!, 6);
-    const zeros = tf.zeros([4, 4, 2]);
-    expect(r.a.reference).toBeCloseTo((await probs(a.f, zeros))[top]!, 6);
-    expect(r.b.reference).toBeCloseTo((await probs(b.f, zeros))[top]!, 6);
+    const empty = meanImage(x);
+    expect(r.a.reference).toBeCloseTo((await probs(a.f, empty))[top]!, 6);
+    expect(r.b.reference).toBeCloseTo((await probs(b.f, empty))[top]!, 6);
     const e = r.explanation!;
     expect(r.a.explanation).toBeCloseTo(e.scores.explanation, 6);
     expect(r.b.explanation).toBeCloseTo((await probs(b.f, e.explanation))[top]!, 6);
     expect(r.maskMean).toBeCloseTo(e.maskMean, 12);
     r.dispose();
-    // A different class index for B, and the blur reference.
-    const r2 = await explanationAsInputTest(a.f, b.f, x, 0, { explain: { ...STEPS, reference: 'mean' }, targetB: 2 });
-    const mean = tf.tidy(() => tf.mul(tf.mean(x, [0, 1], true), tf.onesLike(x)));
+    // A different class index for B, and the zero reference.
+    const r2 = await explanationAsInputTest(a.f, b.f, x, 0, { explain: { ...STEPS, reference: 'zero' }, targetB: 2 });
+    const zeros = tf.zerosLike(x);
     expect(r2.targetB).toBe(2);
-    expect(r2.b.reference).toBeCloseTo((await probs(b.f, mean))[2]!, 6);
+    expect(r2.b.reference).toBeCloseTo((await probs(b.f, zeros))[2]!, 6);
     expect(r2.b.image).toBeCloseTo(pb[2]!, 6);
     r2.dispose();
-    tf.dispose([zeros, mean]);
+    tf.dispose([zeros, empty]);
     expect(tf.memory().numTensors).toBe(before);
     await expect(explanationAsInputTest(a.f, b.f, x, 0, { explain: { game: 'deletion' } as never })).rejects.toThrow(/options.explain.game is set by explanationAsInputTest/);
     await expect(explanationAsInputTest(a.f, b.f, x, 0, { targetB: 5 })).rejects.toThrow(/options.targetB must be 'top' or an integer class index in \[0, 2\]/);

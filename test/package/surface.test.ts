@@ -37,7 +37,7 @@ const SURFACE: Record<string, { load: () => Promise<Record<string, unknown>>; na
     load: () => import('../../src/baselines/index'),
     names: [
       'BASELINES', 'GRADIENT_SALIENCY_DEFAULTS', 'GRAD_CAM_DEFAULTS', 'INTEGRATED_GRADIENTS_DEFAULTS',
-      'MEANINGFUL_PERTURBATION_DEFAULTS', 'MEANINGFUL_PERTURBATION_REFERENCE_AREA', 'OCCLUSION_DEFAULTS',
+      'MEANINGFUL_PERTURBATION_DEFAULTS', 'MEANINGFUL_PERTURBATION_REFERENCE_CELLS', 'OCCLUSION_DEFAULTS',
       'SMOOTH_GRAD_DEFAULTS', 'gradCam', 'gradientSaliency', 'integratedGradients', 'meaningfulPerturbation',
       'occlusion', 'smoothGrad',
     ],

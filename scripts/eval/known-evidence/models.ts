@@ -16,8 +16,10 @@
  *   layers: downsampling by strided convolutions. (With a global *average*
  *   pool it learned much more slowly: 85 % validation accuracy after 1500
  *   steps where model a had 97.5 %; stopped there.) (tfjs-backend-wasm 4.22's
- *   MaxPoolGrad gives no gradient to a window whose values are all negative,
- *   which LeakyReLU outputs often are; wasm is the benchmark's backend.)
+ *   MaxPoolGrad sends the gradient of a window whose values are all negative
+ *   to its first position instead of its maximum, and LeakyReLU outputs often
+ *   are all negative; wasm is the benchmark's backend. fgvis now replaces that
+ *   kernel while it computes gradients.)
  * They differ in initialiser seeds, training data stream, activation,
  * downsampling (max pools vs strided convolutions), first filter size and
  * the skip connection.

@@ -237,9 +237,11 @@ const wasmConv2dBackpropInput: Fast = ({ inputs, backend, attrs }) => {
 
 /**
  * The kernels replaced per backend. wasm has no filter gradient at all, and
- * its MaxPoolGrad (tfjs-backend-wasm 4.22) gives no gradient to a pooling
- * window whose values are all negative (checked against the cpu kernel and a
- * hand-written reference), so it is replaced too.
+ * its MaxPoolGrad (tfjs-backend-wasm 4.22) sends the gradient of a pooling
+ * window whose values are all negative to the window's first position instead
+ * of its maximum (checked against the cpu kernel and a hand-written
+ * reference), so it is replaced too (training runs outside fgvis's own
+ * input-gradient patching).
  */
 const FAST: Record<'cpu' | 'wasm', Record<string, Fast>> = {
   cpu: { Conv2DBackpropFilter: conv2dBackpropFilter, MaxPoolGrad: maxPoolGrad },
