@@ -30,10 +30,10 @@ import { engineState, withTapeCleanup } from '../util/tape';
 import { assertGradientsRegistered } from '../util/gradients';
 
 export { assertGradientsRegistered } from '../util/gradients';
-import { ACTIVATION_KERNELS, DEFAULT_GATED_KERNELS } from './gated-kernels';
+import { ACTIVATION_KERNELS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS } from './gated-kernels';
 import { GateBounds, disposeBound, NonNegativeBound, PassThroughBound, SignedBound, type GateBound } from './bounds';
 import { fusedGate, fusedGateAvailable, type BoundArrays, type FusedActivation } from './fast-gate';
-import { redundantOutputs } from './redundant';
+import { hiddenOutputs, redundantOutputs } from './redundant';
 
 /** Options shared by {@link captureBounds}, {@link withGradientFilter} and {@link GradientFilter}. */
 export interface GradientFilterOptions {
@@ -42,6 +42,10 @@ export interface GradientFilterOptions {
    * and other layers such as `'Conv2D'`). Default for a capture:
    * {@link DEFAULT_GATED_KERNELS}; default for a filtering pass: the list
    * the bounds were captured with. Every name must have a registered gradient.
+   * Kernels outside {@link ACTIVATION_KERNELS} and {@link LAYER_OUTPUT_KERNELS}
+   * (smooth nonlinearities such as `'Sigmoid'`, `'Tanh'`, `'Softplus'`,
+   * `'Erf'`, or `'Multiply'` for swish and gates) are gated only where the tape shows
+   * them between two linear layers (see `hiddenOutputs` in `redundant.ts`).
    */
   gatedKernels?: readonly string[];
   /** @deprecated Renamed {@link GradientFilterOptions.gatedKernels}; still accepted (not together with it). */
@@ -106,6 +110,14 @@ interface PassState {
   hooked: readonly string[];
   /** Capture mode: data ids of the layer outputs that need no gate (read from the tape at the first visit). */
   redundant: Set<object> | null;
+  /**
+   * Capture mode: tensor ids of the outputs of the other hooked kernels (see
+   * {@link isOtherKernel}) that lie between two linear layers (read from the
+   * tape at the first visit); null when the tape could not be read.
+   */
+  hidden: Set<number> | null | undefined;
+  /** Capture mode, per captured bound: for another kernel, whether it is hidden (undefined: not another kernel, or unknown). */
+  capturedHidden: Array<boolean | undefined>;
 }
 
 /** The function that is currently running hooked, to refuse nesting. */
@@ -142,7 +154,23 @@ export function captureBounds<T>(
     for (const b of state.captured) disposeBound(b);
     throw e;
   }
-  return { result, bounds: new GateBounds(hiddenLayersOnly(state.captured), kernels) };
+  return { result, bounds: new GateBounds(hiddenLayersOnly(state.captured, state.capturedHidden), kernels) };
+}
+
+/**
+ * Whether `kernel` is neither a ReLU-family activation ({@link ACTIVATION_KERNELS})
+ * nor one of the layer outputs of {@link LAYER_OUTPUT_KERNELS}: the smooth
+ * nonlinearities (`Sigmoid`, `Tanh`, `Softplus`, ...) and anything else a
+ * caller hooks. Their outputs are gated only inside the network, where the
+ * tape shows a linear layer (a convolution or a matrix product) upstream and
+ * another downstream: never the explanation's own arithmetic (the
+ * `'sigmoid'` mask parameterisation's `Sigmoid`, `m * x`), the input's
+ * normalisation, the model's output nonlinearity (a single-score model's
+ * final `Sigmoid`) or the score reading. When the tape cannot be read they
+ * follow the rules of the layer outputs.
+ */
+function isOtherKernel(kernel: string): boolean {
+  return !ACTIVATION_KERNELS.includes(kernel) && !LAYER_OUTPUT_KERNELS.includes(kernel);
 }
 
 /**
@@ -156,12 +184,14 @@ export function captureBounds<T>(
  * released and replaced by pass-through entries. `captured` is in
  * backward-visit order (the forward pass's last output first).
  */
-function hiddenLayersOnly(captured: GateBound[]): GateBound[] {
-  const isActivation = (b: GateBound) => ACTIVATION_KERNELS.includes(b.kernel);
-  const startsNetwork = (b: GateBound) => isActivation(b) || b.kernel === 'Conv2D' || b.kernel === 'DepthwiseConv2dNative';
+function hiddenLayersOnly(captured: GateBound[], hidden: ReadonlyArray<boolean | undefined> = []): GateBound[] {
+  // A hidden output of another kernel (a smooth nonlinearity) counts as an activation; one outside the network passes.
+  const isActivation = (b: GateBound, i: number) => ACTIVATION_KERNELS.includes(b.kernel) || hidden[i] === true;
+  const startsNetwork = (b: GateBound, i: number) => isActivation(b, i) || b.kernel === 'Conv2D' || b.kernel === 'DepthwiseConv2dNative';
   const pass = new Set<number>();
-  for (let i = captured.length - 1; i >= 0 && !startsNetwork(captured[i]!); i--) pass.add(i);
-  for (let i = 0; i < captured.length && !isActivation(captured[i]!); i++) if (isClassificationOutput(captured[i]!.shape)) pass.add(i);
+  for (let i = 0; i < captured.length; i++) if (hidden[i] === false) pass.add(i);
+  for (let i = captured.length - 1; i >= 0 && !startsNetwork(captured[i]!, i); i--) pass.add(i);
+  for (let i = 0; i < captured.length && !isActivation(captured[i]!, i); i++) if (isClassificationOutput(captured[i]!.shape)) pass.add(i);
   return captured.map((b, i) => {
     if (!pass.has(i)) return b;
     disposeBound(b);
@@ -338,6 +368,8 @@ function newState(
     fused,
     hooked: [],
     redundant: null,
+    hidden: undefined,
+    capturedHidden: [],
   };
 }
 
@@ -461,6 +493,10 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
       const index = state.visited++;
       if (state.mode === 'capture') {
         state.redundant ??= redundantOutputs(state.hooked);
+        if (isOtherKernel(kernel)) {
+          if (state.hidden === undefined) state.hidden = hiddenOutputs(state.hooked.filter(isOtherKernel));
+          state.capturedHidden[state.captured.length] = state.hidden === null ? undefined : state.hidden.has(h.id);
+        }
         if (state.redundant.has(h.dataId)) {
           state.captured.push(new PassThroughBound(kernel, h.shape.slice()));
         } else if (nonNegativeOutput(kernel, attrs)) {

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS } from './gated-kernels';
+export { ACTIVATION_KERNELS, DEFAULT_FILTERED_ACTIVATIONS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS, SMOOTH_ACTIVATION_KERNELS } from './gated-kernels';
 export { ActivationBounds, GateBounds, PassThroughBound, type ActivationBound, type GateBound } from './bounds';
 export {
   assertGradientsRegistered,

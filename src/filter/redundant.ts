@@ -90,3 +90,75 @@ export function redundantOutputs(hooked: readonly string[]): Set<object> {
   }
   return out;
 }
+
+/**
+ * Kernels of linear layers as they appear on the tape: the plain ops, and
+ * the custom-gradient nodes of tfjs-core's fused ops with a linear activation
+ * (recorded under their op's scope name, e.g. `fusedConv2d__op`).
+ */
+const LINEAR_KERNELS: ReadonlySet<string> = new Set([
+  'Conv2D',
+  'DepthwiseConv2dNative',
+  'Conv2DBackpropInput',
+  'Conv3D',
+  'BatchMatMul',
+  'MatMul',
+  '_FusedMatMul',
+  'FusedConv2D',
+  'FusedDepthwiseConv2D',
+  'fusedConv2d__op',
+  'fusedDepthwiseConv2d__op',
+  'fusedMatMul__op',
+]);
+
+/**
+ * The ids of the outputs of `kernels` on the active tape that lie between
+ * two linear layers (a convolution or a matrix product upstream of them, or
+ * their own kernel one, and another one downstream): the outputs of hidden
+ * layers. Outside them lie the explanation's own arithmetic and the input's
+ * normalisation (no linear layer upstream: e.g. the `Sigmoid` of the
+ * `'sigmoid'` mask parameterisation, `m * x`) and the model's output
+ * nonlinearity and the loss (no linear layer downstream: a final `Sigmoid`,
+ * the score reading). The set also holds the ids of the copies the tape
+ * saved of those outputs for the backward pass (what a gradient function
+ * receives; on wasm a copy has its own data id). Returns null when the tape
+ * cannot be read or holds no linear layer (the caller then falls back to its
+ * shape rules).
+ */
+export function hiddenOutputs(kernels: readonly string[]): Set<number> | null {
+  const tape = engineState()?.activeTape as unknown;
+  if (!Array.isArray(tape)) return null;
+  const nodes = tape as TapeNode[];
+  if (nodes.some((n) => n == null || typeof n !== 'object')) return null;
+  const isLinear = (n: TapeNode) => LINEAR_KERNELS.has(n.kernelName ?? '');
+  if (!nodes.some(isLinear)) return null;
+  const inputsOf = (n: TapeNode) => Object.values(n.inputs ?? {}).filter((t): t is Tensor => t != null && typeof t.id === 'number');
+  // Saving a tensor for the backward pass records a copy on the tape: not a consumer, but an alias.
+  const savedIds = new Set<number>();
+  for (const n of nodes) for (const t of n.saved ?? []) if (t != null) savedIds.add(t.id);
+  const isCopy = (n: TapeNode) => n.outputs?.length === 1 && n.outputs[0] != null && savedIds.has(n.outputs[0].id);
+  // Forward (the tape is in execution order): tensors at or after a linear layer.
+  const after = new Set<number>();
+  for (const n of nodes) {
+    if (isCopy(n)) continue;
+    if (isLinear(n) || inputsOf(n).some((t) => after.has(t.id))) for (const o of n.outputs ?? []) if (o != null) after.add(o.id);
+  }
+  // Backward: tensors that feed a linear layer, directly or through later nodes.
+  const before = new Set<number>();
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (isCopy(n)) continue;
+    if (isLinear(n) || (n.outputs ?? []).some((o) => o != null && before.has(o.id))) for (const t of inputsOf(n)) before.add(t.id);
+  }
+  const out = new Set<number>();
+  for (const n of nodes) {
+    if (!kernels.includes(n.kernelName ?? '')) continue;
+    const o = n.outputs?.[0];
+    if (o != null && after.has(o.id) && before.has(o.id)) out.add(o.id);
+  }
+  for (const n of nodes) {
+    const input = inputsOf(n);
+    if (isCopy(n) && input.length === 1 && out.has(input[0]!.id)) out.add(n.outputs![0]!.id);
+  }
+  return out;
+}

@@ -113,6 +113,18 @@ describe('known-evidence fixtures and quick benchmark [wasm]', () => {
     }
   });
 
+  it('model c (smooth nonlinearities) classifies held-out images (>= 80 %) from the evidence region', async () => {
+    const c = await loadShapesModel('c');
+    try {
+      const r = evidenceCheck(c, 'heldout', 100);
+      expect(r.accuracy).toBeGreaterThanOrEqual(0.8);
+      expect(r.score.noEvidence).toBeLessThan(0.4);
+      expect(r.accuracyNoClutter).toBeGreaterThanOrEqual(0.8);
+    } finally {
+      c.dispose();
+    }
+  });
+
   it('the quick benchmark returns finite measures in range for every method and leaks nothing', async () => {
     const before = tf.memory().numTensors;
     const r = await runKnownEvidence({

@@ -37,7 +37,7 @@ import { EXPLAIN_DEFAULTS, explain, makeReference, type Attribution, type Explan
 import { BASELINES } from '../../../src/baselines';
 import { adversarialEvidenceTest, energyInRegion, pointingGame } from '../../../src/metrics';
 import { seededRandom } from '../../../src/util/random';
-import { loadShapesModel, MODEL_NAMES, type ModelName } from './models';
+import { loadShapesModel, MODEL_NAMES, type FixtureName, type ModelName } from './models';
 import { CLASSES, dilate, generate, regionArea, SIZE, substrate, type KnownEvidenceImage, type SplitName } from './shapes';
 
 // ---------------------------------------------------------------------------
@@ -127,6 +127,9 @@ const isFgvis = (k: MethodKey) => k.startsWith('fgvis');
  */
 export const SEED = 1;
 
+/** `leastLikelyTarget: 'absent'`: the classes A scores below this on the empty image. */
+export const ABSENT_EMPTY_MAX = 0.2;
+
 /** The explain() options of an FGVis method (over `base`, the settings' overrides). */
 function fgvisOptions(key: MethodKey, base: ExplainOptions): ExplainOptions {
   if (key === 'fgvisUndefended') return { ...base, defense: false };
@@ -176,15 +179,39 @@ export interface BenchmarkOptions {
   images: number;
   start?: number;
   methods?: readonly MethodKey[];
-  /** Which model explains which image: `alternate` (a on even indices, b on odd), `a`, `b`, or `both` (each image twice). */
-  roles?: 'alternate' | 'a' | 'b' | 'both';
+  /**
+   * Which model explains which image: `alternate` (a on even indices, b on
+   * odd), `a`, `b`, `both` (each image twice), or `c` (the smooth-nonlinearity
+   * model c on every image, read by model b; models.ts).
+   */
+  roles?: 'alternate' | 'a' | 'b' | 'both' | 'c';
+  /**
+   * explain()'s `gatedKernels` for every FGVis row and the least-likely test
+   * (default: explain()'s default list).
+   */
+  gatedKernels?: readonly string[];
+  /** Override the least-likely test's references. */
+  leastLikelyReferences?: readonly ReferenceName[];
+  /**
+   * The least-likely test's target: `'least'` (default) the class A finds
+   * least likely on the image (`adversarialEvidenceTest`); `'absent'` the
+   * least likely among the classes that A gives less than
+   * {@link ABSENT_EMPTY_MAX} on the empty (all-reference) image (the least
+   * likely overall when there is none), explained the same way (explain(),
+   * preservation, lambda 1, the same steps and seed, defended and
+   * undefended). For a model that reads the empty image as some class (model
+   * c reads black and the mean colour as `ring`, 0.6-0.7), `'least'` often
+   * picks that class, which the empty mask already reaches: no evidence
+   * needs inventing, and the test measures nothing.
+   */
+  leastLikelyTarget?: 'least' | 'absent';
   settings?: Settings;
   /** Override the least-likely test's image count (0 = skip it). */
   leastLikelyImages?: number;
   /** Keep the saliency maps in the result (for figures). */
   keepSaliency?: boolean;
-  /** Preloaded models (otherwise loaded from test/fixtures/shapes and disposed at the end). */
-  models?: Record<ModelName, LayersModel>;
+  /** Preloaded models (otherwise loaded from test/fixtures/shapes and disposed at the end); `c` only for roles `c`. */
+  models?: Record<ModelName, LayersModel> & { c?: LayersModel };
   log?: (line: string) => void;
 }
 
@@ -216,8 +243,8 @@ export interface ImageRow {
   index: number;
   label: number;
   className: string;
-  explainer: ModelName;
-  reader: ModelName;
+  explainer: FixtureName;
+  reader: FixtureName;
   regionArea: number;
   /** Target (true class) scores on the image, by A and B, and on the substrate alone. */
   scoreA: number;
@@ -231,8 +258,8 @@ export interface ImageRow {
 
 export interface LeastLikelyRow {
   index: number;
-  explainer: ModelName;
-  reader: ModelName;
+  explainer: FixtureName;
+  reader: FixtureName;
   reference: ReferenceName;
   target: number;
   className: string;
@@ -286,11 +313,15 @@ export interface BenchmarkReport {
   settings: Settings;
   backend: string;
   explainDefaults: { reference: unknown; steps: number; defense: boolean };
+  /** The `gatedKernels` given to explain() (null: its default list). */
+  gatedKernels: readonly string[] | null;
+  /** The least-likely test's target rule. */
+  leastLikelyTarget: 'least' | 'absent';
   rows: ImageRow[];
   leastLikely: LeastLikelyRow[];
   summary: MethodSummary[];
   leastLikelySummary: LeastLikelySummary[];
-  accuracy: { a: number; b: number };
+  accuracy: { a: number; b: number; c?: number };
   tensors: { before: number; after: number };
   seconds: number;
 }
@@ -455,10 +486,13 @@ async function leastLikely(
   x: tf.Tensor4D,
   A: LayersModel,
   B: LayersModel,
-  names: { explainer: ModelName; reader: ModelName },
+  names: { explainer: FixtureName; reader: FixtureName },
   reference: ReferenceName,
   steps: number,
+  gated: { gatedKernels?: readonly string[] },
+  mode: 'least' | 'absent' = 'least',
 ): Promise<LeastLikelyRow> {
+  if (mode === 'absent') return absentClass(index, x, A, B, names, reference, steps, gated);
   const before = tf.memory().numTensors;
   const t0 = performance.now();
   const row: LeastLikelyRow = {
@@ -470,7 +504,7 @@ async function leastLikely(
   let res: Awaited<ReturnType<typeof adversarialEvidenceTest>> | null = null;
   let empty: tf.Tensor4D | null = null;
   try {
-    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: SEED }, keepExplanations: true });
+    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: SEED, ...gated }, keepExplanations: true });
     const c = res.target;
     row.target = c;
     row.className = CLASSES[c]!;
@@ -489,6 +523,61 @@ async function leastLikely(
     row.error = err instanceof Error ? err.message : String(err);
   } finally {
     res?.dispose();
+    empty?.dispose();
+  }
+  row.seconds = (performance.now() - t0) / 1000;
+  row.leaked = tf.memory().numTensors - before;
+  return row;
+}
+
+/** The least-likely test with `leastLikelyTarget: 'absent'` (see {@link BenchmarkOptions.leastLikelyTarget}). */
+async function absentClass(
+  index: number,
+  x: tf.Tensor4D,
+  A: LayersModel,
+  B: LayersModel,
+  names: { explainer: FixtureName; reader: FixtureName },
+  reference: ReferenceName,
+  steps: number,
+  gated: { gatedKernels?: readonly string[] },
+): Promise<LeastLikelyRow> {
+  const before = tf.memory().numTensors;
+  const t0 = performance.now();
+  const row: LeastLikelyRow = {
+    index, ...names, reference, target: -1, className: '?', steps,
+    a: { image: NaN, empty: NaN, defended: NaN, undefended: NaN },
+    b: { image: NaN, empty: NaN, defended: NaN, undefended: NaN },
+    maskMean: { defended: NaN, undefended: NaN }, filtered: 0, seconds: 0, leaked: 0,
+  };
+  const made: Explanation[] = [];
+  let empty: tf.Tensor4D | null = null;
+  try {
+    empty = makeReference(x, reference as Reference, { blurSigma: EXPLAIN_DEFAULTS.blurSigma, seed: SEED }) ?? tf.zerosLike(x);
+    const pa = await probs(A, x);
+    const pe = await probs(A, empty);
+    let c = -1;
+    for (let k = 0; k < pa.length; k++) if (pe[k]! < ABSENT_EMPTY_MAX && (c < 0 || pa[k]! < pa[c]!)) c = k;
+    if (c < 0) c = Array.from(pa).indexOf(Math.min(...pa));
+    row.target = c;
+    row.className = CLASSES[c]!;
+    const o: ExplainOptions = { lambda: 1, steps, earlyStop: false, reference, seed: SEED, ...gated, game: 'preservation' };
+    const defended = await explain(A, x, c, { ...o, defense: true });
+    made.push(defended);
+    const undefended = await explain(A, x, c, { ...o, defense: false });
+    made.push(undefended);
+    row.a = { image: pa[c]!, empty: pe[c]!, defended: defended.scores.explanation, undefended: undefended.scores.explanation };
+    row.b = {
+      image: (await probs(B, x))[c]!,
+      empty: (await probs(B, empty))[c]!,
+      defended: (await probs(B, defended.explanation))[c]!,
+      undefended: (await probs(B, undefended.explanation))[c]!,
+    };
+    row.maskMean = { defended: defended.maskMean, undefended: undefended.maskMean };
+    row.filtered = defended.gatedOutputs;
+  } catch (err) {
+    row.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    made.forEach((e) => e.dispose());
     empty?.dispose();
   }
   row.seconds = (performance.now() - t0) / 1000;
@@ -558,8 +647,8 @@ function summariseLeastLikely(rows: LeastLikelyRow[]): LeastLikelySummary[] {
 }
 
 /** Which model explains image `index`. */
-function explainersFor(roles: BenchmarkOptions['roles'], index: number): ModelName[] {
-  if (roles === 'a' || roles === 'b') return [roles];
+function explainersFor(roles: BenchmarkOptions['roles'], index: number): FixtureName[] {
+  if (roles === 'a' || roles === 'b' || roles === 'c') return [roles];
   if (roles === 'both') return [...MODEL_NAMES];
   return [index % 2 === 0 ? 'a' : 'b'];
 }
@@ -570,7 +659,13 @@ function explainersFor(roles: BenchmarkOptions['roles'], index: number): ModelNa
  * given. Leaves `tf.memory().numTensors` as it found it (reported).
  */
 export async function runKnownEvidence(options: BenchmarkOptions): Promise<BenchmarkReport> {
-  const s = options.settings ?? FULL;
+  const base = options.settings ?? FULL;
+  const gated = options.gatedKernels ? { gatedKernels: options.gatedKernels } : {};
+  const s: Settings = {
+    ...base,
+    fgvis: { ...base.fgvis, ...gated },
+    leastLikely: { ...base.leastLikely, ...(options.leastLikelyReferences ? { references: options.leastLikelyReferences } : {}) },
+  };
   const start = options.start ?? 0;
   const methods = options.methods ?? ALL_METHODS;
   const roles = options.roles ?? 'alternate';
@@ -579,10 +674,15 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
   const t0 = performance.now();
   const ownModels = !options.models;
   const before = tf.memory().numTensors;
-  const models = options.models ?? { a: await loadShapesModel('a'), b: await loadShapesModel('b') };
+  const models: Record<ModelName, LayersModel> & { c?: LayersModel } = options.models ?? { a: await loadShapesModel('a'), b: await loadShapesModel('b') };
+  if (roles === 'c' && !models.c) {
+    if (!ownModels) throw new Error("roles 'c' needs models.c");
+    models.c = await loadShapesModel('c');
+  }
+  const modelOf = (n: FixtureName): LayersModel => models[n] ?? (() => { throw new Error(`model ${n} not loaded`); })();
   const rows: ImageRow[] = [];
   const ll: LeastLikelyRow[] = [];
-  const correct = { a: 0, b: 0 };
+  const correct = { a: 0, b: 0, c: 0 };
   // The default reference's rows are fgvis and fgvisDeletion themselves (same options, same result).
   const aliases = new Map<MethodKey, MethodKey>();
   if (typeof EXPLAIN_DEFAULTS.reference === 'string') {
@@ -601,12 +701,15 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
         const pb = await probs(models.b, x);
         if (argmax(pa) === im.label) correct.a++;
         if (argmax(pb) === im.label) correct.b++;
+        const pc = models.c ? await probs(models.c, x) : null;
+        if (pc && argmax(pc) === im.label) correct.c++;
+        const scoresOf: Record<FixtureName, Float32Array | null> = { a: pa, b: pb, c: pc };
         for (const explainer of explainersFor(roles, i)) {
-          const reader: ModelName = explainer === 'a' ? 'b' : 'a';
-          const A = models[explainer];
-          const B = models[reader];
-          const pA = explainer === 'a' ? pa : pb;
-          const pB = explainer === 'a' ? pb : pa;
+          const reader: FixtureName = explainer === 'b' ? 'a' : 'b';
+          const A = modelOf(explainer);
+          const B = modelOf(reader);
+          const pA = scoresOf[explainer]!;
+          const pB = scoresOf[reader]!;
           const row: ImageRow = {
             index: i, label: im.label, className: CLASSES[im.label]!, explainer, reader, regionArea: regionArea(im.region),
             scoreA: pA[im.label]!, scoreB: pB[im.label]!,
@@ -629,7 +732,7 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
           rows.push(row);
           if (i - start < llImages) {
             for (const reference of s.leastLikely.references) {
-              const r = await leastLikely(i, x, A, B, { explainer, reader }, reference, s.leastLikely.steps);
+              const r = await leastLikely(i, x, A, B, { explainer, reader }, reference, s.leastLikely.steps, gated, options.leastLikelyTarget ?? 'least');
               ll.push(r);
               log(
                 `  least likely (${r.className}) ref ${reference}: A image ${r.a.image.toExponential(1)} empty ${r.a.empty.toFixed(3)} defended ${r.a.defended.toFixed(3)} undefended ${r.a.undefended.toFixed(3)} | ` +
@@ -646,6 +749,7 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
     if (ownModels) {
       models.a.dispose();
       models.b.dispose();
+      models.c?.dispose();
     }
   }
   const after = tf.memory().numTensors;
@@ -658,11 +762,13 @@ export async function runKnownEvidence(options: BenchmarkOptions): Promise<Bench
     settings: s,
     backend: tf.getBackend(),
     explainDefaults: { reference: typeof EXPLAIN_DEFAULTS.reference === 'string' ? EXPLAIN_DEFAULTS.reference : 'tensor', steps: EXPLAIN_DEFAULTS.steps, defense: EXPLAIN_DEFAULTS.defense },
+    gatedKernels: options.gatedKernels ?? null,
+    leastLikelyTarget: options.leastLikelyTarget ?? 'least',
     rows,
     leastLikely: ll,
     summary: summarise(rows, used),
     leastLikelySummary: summariseLeastLikely(ll),
-    accuracy: { a: correct.a / options.images, b: correct.b / options.images },
+    accuracy: { a: correct.a / options.images, b: correct.b / options.images, ...(models.c ? { c: correct.c / options.images } : {}) },
     tensors: { before, after },
     seconds: (performance.now() - t0) / 1000,
   };

@@ -11,8 +11,15 @@
  *                          fgvisRef:zero|mean|blur|noise, gradient, smoothGrad,
  *                          integratedGradients, gradCam, occlusion, meaningfulPerturbation,
  *                          meaningfulPerturbation:preservation, occlusion:blur, integratedGradients:blur
- *   --roles alternate|a|b|both   which model explains (default alternate: a on even, b on odd indices)
+ *   --roles alternate|a|b|both|c   which model explains (default alternate: a on even, b on odd
+ *                          indices; c: the smooth-nonlinearity model c explains, model b reads)
+ *   --gated-kernels L      explain()'s gatedKernels for every FGVis run and the least-likely test:
+ *                          a comma-separated list of kernel names, or a preset: default,
+ *                          smooth (default + Sigmoid, Tanh, Softplus, Erf), smooth+mul (smooth + Multiply)
  *   --ll N                 least-likely test on the first N images (default 12; 0 = skip)
+ *   --ll-refs r,...        its references (default zero,mean,blur,noise)
+ *   --ll-target least|absent   its target: the least likely class (default), or the least likely
+ *                          of those the model scores < 0.2 on the empty image (benchmark.ts)
  *   --quick                the quick settings (few steps; a smoke run)
  *   --out FILE.json        write the JSON there, and the Markdown next to it (FILE.md)
  *   --figure FILE.png      a figure of the first (up to 4) images: the saliency of FGVis
@@ -26,7 +33,8 @@ import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { writePNG } from '../../../src/node';
 import { evaluationGrid } from '../grid';
-import { ALL_METHODS, FULL, QUICK, runKnownEvidence, type MethodKey } from './benchmark';
+import { DEFAULT_GATED_KERNELS, SMOOTH_ACTIVATION_KERNELS } from '../../../src/filter';
+import { ALL_METHODS, FULL, QUICK, REFERENCES, runKnownEvidence, type MethodKey, type ReferenceName } from './benchmark';
 import { reportMarkdown } from './report';
 import { generate, SIZE, type SplitName } from './shapes';
 
@@ -35,7 +43,10 @@ interface Args {
   images: number;
   start: number;
   methods?: MethodKey[];
-  roles: 'alternate' | 'a' | 'b' | 'both';
+  roles: 'alternate' | 'a' | 'b' | 'both' | 'c';
+  gatedKernels?: readonly string[];
+  llRefs?: ReferenceName[];
+  llTarget?: 'least' | 'absent';
   ll?: number;
   quick: boolean;
   out?: string;
@@ -62,6 +73,16 @@ function parseArgs(argv: string[]): Args {
       for (const m of ms) if (!ALL_METHODS.includes(m)) throw new Error(`unknown method ${m}; known: ${ALL_METHODS.join(', ')}`);
       a.methods = ms;
     } else if (k === '--roles') a.roles = next() as Args['roles'];
+    else if (k === '--gated-kernels') a.gatedKernels = gatedKernelsPreset(next());
+    else if (k === '--ll-target') {
+      const v = next();
+      if (v !== 'least' && v !== 'absent') throw new Error(`--ll-target must be least or absent, got ${v}`);
+      a.llTarget = v;
+    } else if (k === '--ll-refs') {
+      const rs = next().split(',') as ReferenceName[];
+      for (const r of rs) if (!REFERENCES.includes(r)) throw new Error(`unknown reference ${r}; known: ${REFERENCES.join(', ')}`);
+      a.llRefs = rs;
+    }
     else if (k === '--ll') a.ll = Number(next());
     else if (k === '--quick') a.quick = true;
     else if (k === '--out') a.out = next();
@@ -73,6 +94,13 @@ function parseArgs(argv: string[]): Args {
   }
   if (Number.isNaN(a.images)) a.images = a.quick ? 3 : 24;
   return a;
+}
+
+function gatedKernelsPreset(v: string): readonly string[] {
+  if (v === 'default') return DEFAULT_GATED_KERNELS;
+  if (v === 'smooth') return [...DEFAULT_GATED_KERNELS, ...SMOOTH_ACTIVATION_KERNELS];
+  if (v === 'smooth+mul') return [...DEFAULT_GATED_KERNELS, ...SMOOTH_ACTIVATION_KERNELS, 'Multiply'];
+  return v.split(',').filter((k) => k.length > 0);
 }
 
 /** JSON replacer: numbers to 6 significant digits (the file stays small; scores like 1e-9 keep their magnitude). */
@@ -112,6 +140,9 @@ async function main(): Promise<void> {
     start: args.start,
     methods: args.methods,
     roles: args.roles,
+    gatedKernels: args.gatedKernels,
+    leastLikelyReferences: args.llRefs,
+    leastLikelyTarget: args.llTarget,
     settings: args.quick ? QUICK : FULL,
     leastLikelyImages: args.ll,
     keepSaliency: args.figure !== undefined,

@@ -9,8 +9,10 @@ export function reportMarkdown(r: BenchmarkReport): string {
   lines.push(
     `Known-evidence benchmark, split **${r.split}**, images ${r.start}..${r.start + r.images - 1} (${r.rows.length} explanations per method; ${roles}), ` +
       `settings ${r.settings.name}, backend ${r.backend}, ${num(r.seconds / 60, 1)} min. ` +
-      `Accuracy on these images: model a ${num(r.accuracy.a, 3)}, model b ${num(r.accuracy.b, 3)}. ` +
-      `explain() defaults: reference '${String(r.explainDefaults.reference)}', defense ${r.explainDefaults.defense}, steps ${r.explainDefaults.steps}.`,
+      `Accuracy on these images: model a ${num(r.accuracy.a, 3)}, model b ${num(r.accuracy.b, 3)}` +
+      `${r.accuracy.c !== undefined ? `, model c ${num(r.accuracy.c, 3)}` : ''}. ` +
+      `explain() defaults: reference '${String(r.explainDefaults.reference)}', defense ${r.explainDefaults.defense}, steps ${r.explainDefaults.steps}.` +
+      `${r.gatedKernels ? ` gatedKernels: ${r.gatedKernels.join(', ')}.` : ''}`,
   );
   lines.push('');
   const col = (f: (x: (typeof s)[number]) => number | null, better: 'high' | 'low', fmt = (v: number) => num(v, 3)) =>
@@ -85,7 +87,8 @@ export function reportMarkdown(r: BenchmarkReport): string {
     const steps = r.leastLikely[0]?.steps ?? 0;
     lines.push(
       `Least-likely-class test (adversarialEvidenceTest: preservation, lambda 1 fixed, ${steps} steps, no early stopping, seed 1) on the first ` +
-        `${l[0]?.n ?? 0} images: the class model A finds least likely, explained on A with the defense and without, each explanation read by A ` +
+        `${l[0]?.n ?? 0} images: the class model A finds least likely` +
+        `${r.leastLikelyTarget === 'absent' ? ' among those it scores < 0.2 on the empty image (--ll-target absent; the least likely overall if none)' : ''}, explained on A with the defense and without, each explanation read by A ` +
         'and by B (mean scores of that class). "empty": the all-reference image. The image holds no evidence for that class, so an honest ' +
         'explanation should stay near the image\'s or the empty image\'s score.',
     );

@@ -43,6 +43,8 @@ export const SPLITS = {
   'train-a': 0x5a11a,
   /** Training stream of model B (train.ts). */
   'train-b': 0x5a11b,
+  /** Training stream of model C, the smooth-nonlinearity fixture (train.ts). */
+  'train-c': 0x5a11c,
   /** Accuracy checks during training (never used to pick anything but the number of epochs reported). */
   validation: 0x7e57,
   /** The images used when choosing defaults. */

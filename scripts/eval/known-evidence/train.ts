@@ -1,10 +1,11 @@
 /**
- * Trains the two known-evidence classifiers committed in
- * test/fixtures/shapes/model-a and model-b (see models.ts, shapes.ts).
+ * Trains the known-evidence classifiers committed in
+ * test/fixtures/shapes/model-a, model-b and model-c (see models.ts, shapes.ts).
  *
  * Run from the repository root:
- *   node scripts/eval.mjs known-evidence-train            # both models
+ *   node scripts/eval.mjs known-evidence-train            # models a and b
  *   node scripts/eval.mjs known-evidence-train --model a  # one
+ *   node scripts/eval.mjs known-evidence-train --model c --steps 2000  # the committed model c
  * Options: --steps N (default 2500 batches of 32), --out DIR (default
  * test/fixtures/shapes), --check (only the accuracy/evidence checks of the
  * committed models, no training), --curriculum F (default 0 = off: the
@@ -12,8 +13,8 @@
  * first F * steps steps).
  *
  * Deterministic: seeded initialisers (models.ts), a seeded data stream (each
- * batch is 32 fresh images of the model's own training split, `train-a` or
- * `train-b`, in index order), no dropout, one thread. Adam, learning rate
+ * batch is 32 fresh images of the model's own training split, `train-a`,
+ * `train-b` or `train-c`, in index order), no dropout, one thread. Adam, learning rate
  * 2e-3 with a cosine decay to 1e-4.
  *
  * Backend: wasm, with train-kernels.ts's training kernels (the convolution
@@ -35,7 +36,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { buildModel, loadShapesModel, MODEL_NAMES, SHAPES_FIXTURE_DIR, type ModelName } from './models';
+import { buildModel, loadShapesModel, MODEL_NAMES, SHAPES_FIXTURE_DIR, type FixtureName } from './models';
 import { evidenceCheck, oneHot, stack } from './checks';
 import { imageSeed, render, sampleSpec, SPLITS, type SplitName } from './shapes';
 import { checkTrainingKernels, installTrainingKernels } from './train-kernels';
@@ -43,8 +44,8 @@ import { checkTrainingKernels, installTrainingKernels } from './train-kernels';
 const BATCH = 32;
 const LR_MAX = 2e-3;
 const LR_MIN = 1e-4;
-const SEEDS: Record<ModelName, number> = { a: 101, b: 202 };
-const TRAIN_SPLIT: Record<ModelName, SplitName> = { a: 'train-a', b: 'train-b' };
+const SEEDS: Record<FixtureName, number> = { a: 101, b: 202, c: 303 };
+const TRAIN_SPLIT: Record<FixtureName, SplitName> = { a: 'train-a', b: 'train-b', c: 'train-c' };
 
 async function save(model: tfl.LayersModel, dir: string): Promise<number> {
   mkdirSync(dir, { recursive: true });
@@ -69,14 +70,14 @@ async function save(model: tfl.LayersModel, dir: string): Promise<number> {
 }
 
 /** Training image `index` of model `name`'s stream at `step`: with the clutter drawn with probability `clutter`. */
-function trainingImage(name: ModelName, index: number, clutter: number): { pixels: Float32Array; label: number } {
+function trainingImage(name: FixtureName, index: number, clutter: number): { pixels: Float32Array; label: number } {
   const spec = sampleSpec(imageSeed(SPLITS[TRAIN_SPLIT[name]], index));
   // A second, independent draw decides the curriculum, so the image's own draws are unchanged.
   const u = (imageSeed(0xc0ffee, index) >>> 8) / 2 ** 24;
   return { pixels: render(spec, { clutter: u < clutter }).pixels, label: spec.label };
 }
 
-async function train(name: ModelName, steps: number, outDir: string, curriculum: number): Promise<void> {
+async function train(name: FixtureName, steps: number, outDir: string, curriculum: number): Promise<void> {
   const model = buildModel(name, SEEDS[name]);
   const optimizer = tf.train.adam(LR_MAX);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
@@ -131,14 +132,14 @@ async function train(name: ModelName, steps: number, outDir: string, curriculum:
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  let models: ModelName[] = [...MODEL_NAMES];
+  let models: FixtureName[] = [...MODEL_NAMES];
   let steps = 2500;
   let outDir = resolve(SHAPES_FIXTURE_DIR);
   let checkOnly = false;
   let curriculum = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--model') models = argv[++i]!.split(',') as ModelName[];
+    if (a === '--model') models = argv[++i]!.split(',') as FixtureName[];
     else if (a === '--steps') steps = Number(argv[++i]);
     else if (a === '--out') outDir = resolve(argv[++i]!);
     else if (a === '--check') checkOnly = true;
