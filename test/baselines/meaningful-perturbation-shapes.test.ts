@@ -6,24 +6,13 @@
 // 64 times the authors'. With the defaults the mask must leave its start,
 // delete the class, and delete the evidence region more than the rest.
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { meaningfulPerturbation } from '../../src/baselines';
-import { useBackend } from '../backends';
-import { loadShapesModel } from '../fixtures/shapes';
+import { useShapesModels } from '../fixtures/shapes';
 import { generate, SIZE } from '../../scripts/eval/known-evidence/shapes';
 
 describe('meaningfulPerturbation defaults on the known-evidence models [wasm]', () => {
-  const models: Partial<Record<'a' | 'b', LayersModel>> = {};
-  beforeAll(async () => {
-    await useBackend('wasm');
-    models.a = await loadShapesModel('a');
-    models.b = await loadShapesModel('b');
-  });
-  afterAll(() => {
-    models.a?.dispose();
-    models.b?.dispose();
-  });
+  const models = useShapesModels();
 
   // Tune images the models classify with probability ~1, where the old defaults left the mask at 1.
   it.each([

@@ -7,11 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { explain } from '../../src';
 import { adversarialEvidenceTest, energyInRegion } from '../../src/metrics';
-import { useBackend } from '../backends';
-import { loadShapesModel } from '../fixtures/shapes';
+import { loadShapesModel, useShapesModels } from '../fixtures/shapes';
 import { ALL_METHODS, QUICK, runKnownEvidence } from '../../scripts/eval/known-evidence/benchmark';
 import {
   CLASSES,
@@ -89,16 +88,7 @@ describe('known-evidence generator', () => {
 });
 
 describe('known-evidence fixtures and quick benchmark [wasm]', () => {
-  const models: Partial<Record<'a' | 'b', LayersModel>> = {};
-  beforeAll(async () => {
-    await useBackend('wasm');
-    models.a = await loadShapesModel('a');
-    models.b = await loadShapesModel('b');
-  });
-  afterAll(() => {
-    models.a?.dispose();
-    models.b?.dispose();
-  });
+  const models = useShapesModels();
 
   it('both models classify fresh held-out images (>= 95 %) and use the evidence region, not the clutter', () => {
     for (const name of ['a', 'b'] as const) {

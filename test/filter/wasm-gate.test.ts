@@ -5,19 +5,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fusedGate, jsGate, setSimdGate, simdGateAvailable, type FusedActivation } from '../../src/filter/fast-gate';
 import { clipRangeF32, gateModuleBytes, wasmGateFor, type BoundArrays, type BoundKind, type GateActivation } from '../../src/filter/wasm-gate';
+import { seededRandom } from '../../src/util/random';
 import { describeEachBackend, useBackend } from '../backends';
 
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 6, -6, 0.7, -0.5, 0.1, -0.1, 1e-45, -1e-45, 3.4e38, -3.4e38];
 
