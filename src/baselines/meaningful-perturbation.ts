@@ -166,6 +166,39 @@ function meanTotalVariation(m: tf.Tensor2D, beta: number): tf.Scalar {
   });
 }
 
+/** The options of {@link meaningfulPerturbation}, checked and with their defaults. */
+function resolveOptions(fn: string, options: MeaningfulPerturbationOptions | undefined) {
+  const o = checkOptionsObject(fn, options, KNOWN);
+  const D = MEANINGFUL_PERTURBATION_DEFAULTS;
+  const game = oneOf(fn, 'game', o.game ?? D.game, ['deletion', 'preservation'] as const);
+  const classTermOption = oneOf(fn, 'classTerm', o.classTerm ?? D.classTerm, ['auto', 'score', 'log-complement'] as const);
+  if (classTermOption === 'log-complement' && game !== 'deletion') {
+    throw new FgvisArgumentError(fn, 'options.classTerm', "is 'log-complement', which only the deletion game uses (preservation: 'score' or 'auto')");
+  }
+  if (o.onStep !== undefined && typeof o.onStep !== 'function') {
+    throw new FgvisArgumentError(fn, 'options.onStep', `must be a function, got ${describe(o.onStep)}`);
+  }
+  return {
+    read: checkModelReadOptions(fn, o),
+    game,
+    steps: positiveInteger(fn, 'steps', o.steps ?? D.steps),
+    learningRate: finiteNumber(fn, 'learningRate', o.learningRate ?? D.learningRate, { min: 0, minExclusive: true }),
+    l1: finiteNumber(fn, 'l1', o.l1 ?? D.l1[game], { min: 0 }),
+    tvWeight: finiteNumber(fn, 'tv', o.tv ?? D.tv, { min: 0 }),
+    tvExponent: finiteNumber(fn, 'tvExponent', o.tvExponent ?? D.tvExponent, { min: 1 }),
+    upsample: positiveInteger(fn, 'upsample', o.upsample ?? D.upsample),
+    refOption: checkReference(fn, 'reference', o.reference ?? D.reference),
+    blurSigma: finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true }),
+    seed: finiteNumber(fn, 'seed', o.seed ?? D.seed),
+    init: finiteNumber(fn, 'init', o.init ?? D.init, { min: 0, max: 1 }),
+    score: oneOf(fn, 'score', checkScoreOption(fn, o.score ?? D.score), ['probability', 'log-probability'] as const),
+    classTerm: classTermOption === 'auto' ? (game === 'deletion' ? 'log-complement' : 'score') : classTermOption,
+    onStep: o.onStep,
+    readEvery: positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery),
+    signal: checkSignal(fn, o.signal),
+  };
+}
+
 /**
  * Meaningful Perturbation (Fong & Vedaldi 2017). A mask `m` of
  * `ceil(H/8) x ceil(W/8)` entries in [0, 1] is upsampled bilinearly to
@@ -198,31 +231,8 @@ export async function meaningfulPerturbation(
   options?: MeaningfulPerturbationOptions,
 ): Promise<MeaningfulPerturbationResult> {
   const fn = 'meaningfulPerturbation';
-  const o = checkOptionsObject(fn, options, KNOWN);
-  const D = MEANINGFUL_PERTURBATION_DEFAULTS;
-  const read = checkModelReadOptions(fn, o);
-  const game = oneOf(fn, 'game', o.game ?? D.game, ['deletion', 'preservation'] as const);
-  const steps = positiveInteger(fn, 'steps', o.steps ?? D.steps);
-  const learningRate = finiteNumber(fn, 'learningRate', o.learningRate ?? D.learningRate, { min: 0, minExclusive: true });
-  const l1 = finiteNumber(fn, 'l1', o.l1 ?? D.l1[game], { min: 0 });
-  const tvWeight = finiteNumber(fn, 'tv', o.tv ?? D.tv, { min: 0 });
-  const tvExponent = finiteNumber(fn, 'tvExponent', o.tvExponent ?? D.tvExponent, { min: 1 });
-  const upsample = positiveInteger(fn, 'upsample', o.upsample ?? D.upsample);
-  const refOption = checkReference(fn, 'reference', o.reference ?? D.reference);
-  const blurSigma = finiteNumber(fn, 'blurSigma', o.blurSigma ?? D.blurSigma, { min: 0, minExclusive: true });
-  const seed = finiteNumber(fn, 'seed', o.seed ?? D.seed);
-  const init = finiteNumber(fn, 'init', o.init ?? D.init, { min: 0, max: 1 });
-  const score = oneOf(fn, 'score', checkScoreOption(fn, o.score ?? D.score), ['probability', 'log-probability'] as const);
-  const classTermOption = oneOf(fn, 'classTerm', o.classTerm ?? D.classTerm, ['auto', 'score', 'log-complement'] as const);
-  if (classTermOption === 'log-complement' && game !== 'deletion') {
-    throw new FgvisArgumentError(fn, 'options.classTerm', "is 'log-complement', which only the deletion game uses (preservation: 'score' or 'auto')");
-  }
-  const classTerm = classTermOption === 'auto' ? (game === 'deletion' ? 'log-complement' : 'score') : classTermOption;
-  if (o.onStep !== undefined && typeof o.onStep !== 'function') {
-    throw new FgvisArgumentError(fn, 'options.onStep', `must be a function, got ${describe(o.onStep)}`);
-  }
-  const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery);
-  const signal = checkSignal(fn, o.signal);
+  const { read, game, steps, learningRate, l1, tvWeight, tvExponent, upsample, refOption, blurSigma, seed, init, score, classTerm, readEvery, signal, ...o } =
+    resolveOptions(fn, options);
   throwIfAborted(signal);
   assertGradientsRegistered(fn);
 
