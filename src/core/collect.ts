@@ -10,6 +10,7 @@ import { throwIfAborted } from '../util/errors';
 import { withDispose } from '../util/attribution';
 import { readAndDispose } from '../util/read';
 import { selectClass } from '../model/adapter';
+import { SMOOTH_ACTIVATION_KERNELS } from '../filter/gated-kernels';
 import type { Explanation } from './explanation';
 import { composeExplanation } from './mask';
 import { row, type ItemState, type Run } from './prepare';
@@ -49,6 +50,13 @@ function warningsOf(run: Run, s: ItemState, metGoal: boolean): string[] {
     warnings.push(
       'the defense found no gated kernel to filter (' + o.gatedKernels.join(', ') +
         '): the model may compute its nonlinearities with other ops (e.g. maximum(x, 0)); the explanation is undefended',
+    );
+  }
+  if (o.defense && run.filter?.bounds?.ungatedNonlinearities) {
+    warnings.push(
+      `the model has hidden smooth nonlinearities (${SMOOTH_ACTIVATION_KERNELS.filter((k) => !o.gatedKernels.includes(k)).join(', ')}) ` +
+        `that the defense does not gate (it gated ${run.filter.gatedOutputs} output${run.filter.gatedOutputs === 1 ? '' : 's'}): add them to options.gatedKernels ` +
+        'for a stronger defense, at the cost of larger masks (docs/defaults.md, "Smooth nonlinearities")',
     );
   }
   if (s.goal && !metGoal) {

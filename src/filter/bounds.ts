@@ -139,6 +139,12 @@ export class GateBounds {
   readonly entries: readonly GateBound[];
   /** The kernel names that were hooked when these bounds were captured. */
   readonly kernels: readonly string[];
+  /**
+   * Whether the captured pass went through hidden outputs of smooth
+   * nonlinearities (`Sigmoid`, `Tanh`, `Softplus`, `Erf`) that `kernels` does
+   * not gate (see `SMOOTH_ACTIVATION_KERNELS`).
+   */
+  readonly ungatedNonlinearities: boolean;
   private isDisposed = false;
 
   /**
@@ -147,10 +153,12 @@ export class GateBounds {
    *
    * @param entries Bounds in backward-visit order.
    * @param kernels The kernel names hooked during the capture.
+   * @param info What the capture saw besides the bounds (default: no ungated nonlinearities).
    */
-  constructor(entries: readonly GateBound[], kernels: readonly string[]) {
+  constructor(entries: readonly GateBound[], kernels: readonly string[], info: { ungatedNonlinearities?: boolean } = {}) {
     this.entries = Object.freeze(entries.slice());
     this.kernels = Object.freeze(kernels.slice());
+    this.ungatedNonlinearities = info.ungatedNonlinearities === true;
   }
 
   /** @deprecated Renamed {@link GateBounds.kernels}; this alias will be removed. */

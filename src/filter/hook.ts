@@ -30,7 +30,7 @@ import { engineState, withTapeCleanup } from '../util/tape';
 import { assertGradientsRegistered } from '../util/gradients';
 
 export { assertGradientsRegistered } from '../util/gradients';
-import { ACTIVATION_KERNELS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS } from './gated-kernels';
+import { ACTIVATION_KERNELS, DEFAULT_GATED_KERNELS, LAYER_OUTPUT_KERNELS, SMOOTH_ACTIVATION_KERNELS } from './gated-kernels';
 import { GateBounds, disposeBound, NonNegativeBound, PassThroughBound, SignedBound, type GateBound } from './bounds';
 import { fusedGate, fusedGateAvailable, type BoundArrays, type FusedActivation } from './fast-gate';
 import { hiddenOutputs, redundantOutputs } from './redundant';
@@ -118,6 +118,8 @@ interface PassState {
   hidden: Set<number> | null | undefined;
   /** Capture mode, per captured bound: for another kernel, whether it is hidden (undefined: not another kernel, or unknown). */
   capturedHidden: Array<boolean | undefined>;
+  /** Capture: whether the tape holds hidden outputs of smooth nonlinearities that are not hooked. */
+  ungatedSmooth: boolean;
 }
 
 /** The function that is currently running hooked, to refuse nesting. */
@@ -154,7 +156,21 @@ export function captureBounds<T>(
     for (const b of state.captured) disposeBound(b);
     throw e;
   }
-  return { result, bounds: new GateBounds(hiddenLayersOnly(state.captured, state.capturedHidden), kernels) };
+  return {
+    result,
+    bounds: new GateBounds(hiddenLayersOnly(state.captured, state.capturedHidden), kernels, { ungatedNonlinearities: state.ungatedSmooth }),
+  };
+}
+
+/**
+ * Whether the active tape holds outputs of smooth nonlinearities
+ * ({@link SMOOTH_ACTIVATION_KERNELS}) between two linear layers that `hooked`
+ * does not gate: a network built from them (swish, GELU, softplus) is then
+ * defended only at its ReLU-family and layer outputs, if it has any.
+ */
+function hasUngatedSmoothOutputs(hooked: readonly string[]): boolean {
+  const ungated = SMOOTH_ACTIVATION_KERNELS.filter((k) => !hooked.includes(k));
+  return ungated.length > 0 && (hiddenOutputs(ungated)?.size ?? 0) > 0;
 }
 
 /**
@@ -370,6 +386,7 @@ function newState(
     redundant: null,
     hidden: undefined,
     capturedHidden: [],
+    ungatedSmooth: false,
   };
 }
 
@@ -492,6 +509,7 @@ function hookedConfig(kernel: string, original: GradConfig, state: PassState): G
       checkSinglePass(state);
       const index = state.visited++;
       if (state.mode === 'capture') {
+        if (state.redundant === null) state.ungatedSmooth = hasUngatedSmoothOutputs(state.hooked);
         state.redundant ??= redundantOutputs(state.hooked);
         if (isOtherKernel(kernel)) {
           if (state.hidden === undefined) state.hidden = hiddenOutputs(state.hooked.filter(isOtherKernel));
