@@ -5,18 +5,7 @@
  * @packageDocumentation
  */
 import type { BuiltinModel } from '../node/builtin-models';
-import { MissingPackageError, packageRoot } from '../node/resolve-package';
-
-/** Is the npm package `name` installed (resolvable from fgvis or the working directory)? */
-export function isInstalled(name: string): boolean {
-  try {
-    packageRoot(name);
-    return true;
-  } catch (e) {
-    if (e instanceof MissingPackageError) return false;
-    throw e;
-  }
-}
+import { isInstalled } from './preflight';
 
 /** The lines `fgvis models` prints (`verbose`: the description, class names and install command under each). */
 export function modelLines(models: readonly BuiltinModel[], verbose = false, installed: (pkg: string) => boolean = isInstalled): string[] {
