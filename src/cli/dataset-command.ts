@@ -17,7 +17,7 @@ import { ERRORS_FILE, RESULTS_FILE, figureName, openOutput, writeFigure, type Ou
 import { createImageProgress, type ImageProgress } from './dataset/progress';
 import { CliError, EXIT, type ExitCode } from './errors';
 import { cliReference, locateModel, type ExplainCommandOptions } from './explain-command';
-import type { ExplainSettings } from './explain-image';
+import { explainOptionsOf, type ExplainSettings } from './explain-image';
 import type { CliIO } from './io';
 
 /** The options of `fgvis explain` with the dataset mode's: `--image` or `--images`. */
@@ -77,12 +77,7 @@ async function explainAll(
     workers: o.workers,
     backend: o.backend,
     target: manyTarget(o.target),
-    game: o.game,
-    steps: o.steps,
-    lambda: o.lambda,
-    reference: o.reference,
-    defense: o.defense,
-    seed: o.seed,
+    ...explainOptionsOf(o),
     maxPixels: o.maxPixels,
     crop: o.crop,
     figure: true,

@@ -23,6 +23,11 @@ export type ExplainSettings = Pick<ExplainCommandOptions, 'game' | 'steps' | 'la
   reference: Exclude<Reference, tf.Tensor>;
 };
 
+/** The `explain()` options the settings give (the same for one image and for a folder). */
+export function explainOptionsOf(o: ExplainSettings) {
+  return { game: o.game, steps: o.steps, lambda: o.lambda, reference: o.reference, defense: o.defense, seed: o.seed };
+}
+
 /** The `--json` fields that describe the explanation itself (everything but `fgvis`, `model`, `image` and `figure`). */
 export type ReportFields = Omit<ExplainReport, 'fgvis' | 'model' | 'image' | 'figure'>;
 
@@ -62,16 +67,7 @@ export async function explainInput(
 ): Promise<{ result: Explanation; seconds: number }> {
   const t = performance.now();
   try {
-    const result = await explain(prepared.model, x, target, {
-      game: o.game,
-      steps: o.steps,
-      lambda: o.lambda,
-      reference: o.reference,
-      defense: o.defense,
-      seed: o.seed,
-      signal: hooks.signal,
-      onStep: hooks.onStep,
-    });
+    const result = await explain(prepared.model, x, target, { ...explainOptionsOf(o), signal: hooks.signal, onStep: hooks.onStep });
     return { result, seconds: (performance.now() - t) / 1000 };
   } catch (e) {
     const msg = plainMessage(e);
