@@ -256,6 +256,9 @@ export interface ImageRow {
   methods: MethodRow[];
 }
 
+/** One model's scores of the least-likely class: on the image, the all-reference image, and the two explanations. */
+export type LeastLikelyScores = { image: number; empty: number; defended: number; undefended: number };
+
 export interface LeastLikelyRow {
   index: number;
   explainer: FixtureName;
@@ -265,8 +268,8 @@ export interface LeastLikelyRow {
   className: string;
   steps: number;
   /** Scores of the least-likely class (A's) read by A and by B. */
-  a: { image: number; empty: number; defended: number; undefended: number };
-  b: { image: number; empty: number; defended: number; undefended: number };
+  a: LeastLikelyScores;
+  b: LeastLikelyScores;
   maskMean: { defended: number; undefended: number };
   filtered: number;
   seconds: number;
@@ -297,8 +300,8 @@ export interface MethodSummary {
 export interface LeastLikelySummary {
   reference: ReferenceName;
   n: number;
-  a: { image: number; empty: number; defended: number; undefended: number };
-  b: { image: number; empty: number; defended: number; undefended: number };
+  a: LeastLikelyScores;
+  b: LeastLikelyScores;
   maskMean: { defended: number; undefended: number };
   /** Share of runs where the defended explanation's A score exceeds 0.5. */
   defendedAbove05: number;
