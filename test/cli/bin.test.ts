@@ -6,37 +6,21 @@
  * exercised for real, whether or not `dist/` exists.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../node/image-fixtures';
-import { FACE, ROOT, photo, pngSize, tempDir } from './helpers';
+import { FACE, ROOT, buildCli, photo, pngSize, tempDir } from './helpers';
 
-// Inside the repository (so the bundle resolves node_modules), one folder per run (parallel runs do not clash).
-const CACHE = join(ROOT, 'node_modules', '.cache');
 let OUT_DIR: string;
 let CLI: string;
 let cwd: string;
 
 beforeAll(async () => {
-  mkdirSync(CACHE, { recursive: true });
-  OUT_DIR = mkdtempSync(join(CACHE, 'fgvis-cli-test-'));
+  OUT_DIR = await buildCli('fgvis-cli-test-');
   CLI = join(OUT_DIR, 'cli.js');
-  await build({
-    config: false,
-    entry: { cli: join(ROOT, 'src/cli/main.ts') },
-    format: ['esm'],
-    outDir: OUT_DIR,
-    target: 'es2022',
-    platform: 'node',
-    external: [/^@tensorflow\//],
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
   cwd = tempDir();
 }, 60_000);
 

@@ -8,11 +8,10 @@
  * folder's rules (torn lines, errors.jsonl, figure names) and the mode checks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseShard } from '../../src/cli/args';
 import { explainMode, type ExplainModeOptions } from '../../src/cli/dataset-command';
@@ -22,7 +21,7 @@ import { EXIT, run } from '../../src/cli/run';
 import { liveWorkers } from '../../src/node/many/pool';
 import { MNIST_FIXTURE_DIR } from '../fixtures/mnist';
 import { writeMnistPNG } from '../fixtures/mnist-png';
-import { ROOT, capture, captured, tempDir } from './helpers';
+import { buildCli, capture, captured, tempDir } from './helpers';
 
 const MODEL = join(MNIST_FIXTURE_DIR, 'model.json');
 const MODEL_ARGS = ['--model', MODEL, '--range', '0,1', '--size', '28x28'];
@@ -60,23 +59,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'digits', 'broken.png'), 'this is not a PNG');
   // Ten clean digits for the kill tests.
   for (let i = 0; i < 10; i++) writeMnistPNG(join(dir, 'ten', `t${i}.png`), i * 2);
-  const cache = join(ROOT, 'node_modules', '.cache');
-  mkdirSync(cache, { recursive: true });
-  buildDir = mkdtempSync(join(cache, 'fgvis-dataset-test-'));
-  CLI = join(buildDir, 'cli.js');
   // As the package ships it: the CLI and the worker script side by side.
-  await build({
-    config: false,
-    entry: { cli: join(ROOT, 'src/cli/main.ts'), 'explain-worker': join(ROOT, 'src/node/many/explain-worker.ts') },
-    format: ['esm'],
-    outDir: buildDir,
-    target: 'es2022',
-    platform: 'node',
-    external: [/^@tensorflow\//],
-    dts: false,
-    sourcemap: false,
-    silent: true,
-  });
+  buildDir = await buildCli('fgvis-dataset-test-', true);
+  CLI = join(buildDir, 'cli.js');
 }, 60_000);
 
 afterAll(() => {

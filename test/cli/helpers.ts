@@ -1,5 +1,5 @@
-/** Helpers of the CLI tests: captured output streams and a temporary folder. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+/** Helpers of the CLI tests: captured output streams, a temporary folder, the built CLI. */
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,4 +51,29 @@ export function tempDir(): string {
 export function pngSize(path: string): { width: number; height: number } {
   const png = PNG.sync.read(readFileSync(path));
   return { width: png.width, height: png.height };
+}
+
+/**
+ * Build the CLI as the package ships it (ESM, tfjs external) into a new folder
+ * under node_modules/.cache named `prefix...`; with `worker`, the dataset mode's
+ * worker script beside it. Returns the folder.
+ */
+export async function buildCli(prefix: string, worker = false): Promise<string> {
+  const cache = join(ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const outDir = mkdtempSync(join(cache, prefix));
+  const { build } = await import('tsup'); // only the tests that run the built CLI load it
+  await build({
+    config: false,
+    entry: { cli: join(ROOT, 'src/cli/main.ts'), ...(worker ? { 'explain-worker': join(ROOT, 'src/node/many/explain-worker.ts') } : {}) },
+    format: ['esm'],
+    outDir,
+    target: 'es2022',
+    platform: 'node',
+    external: [/^@tensorflow\//],
+    dts: false,
+    sourcemap: false,
+    silent: true,
+  });
+  return outDir;
 }
