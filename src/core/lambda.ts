@@ -29,7 +29,11 @@ export interface AutoLambdaOptions {
   deletionFraction?: number;
   /** Starting lambda. */
   initial?: number;
-  /** Growth of log lambda per step while the goal holds. */
+  /**
+   * Growth of log lambda per step while the goal holds; default
+   * {@link AUTO_LAMBDA_DEFAULTS}`.increase`, per game: 0.1 to preserve (the
+   * goal is a floor), 0.2 to delete (a ceiling).
+   */
   increase?: number;
   /** Decrease of log lambda per step while it fails. */
   decrease?: number;
@@ -39,12 +43,18 @@ export interface AutoLambdaOptions {
   max?: number;
 }
 
-/** Defaults of the automatic lambda (one place). */
-export const AUTO_LAMBDA_DEFAULTS: Required<AutoLambdaOptions> = {
+/**
+ * Defaults of the automatic lambda (one place). `increase` depends on the
+ * game: lambda grows more slowly in the preservation game, where a fast
+ * growth drives the evenly shrinking mask past the goal and the run ends on
+ * a dim iterate, and faster in the deletion game, where a slow growth stops
+ * at a large deleted area (docs/defaults.md, "Lambda's growth per game").
+ */
+export const AUTO_LAMBDA_DEFAULTS: Required<Omit<AutoLambdaOptions, 'increase'>> & { readonly increase: Readonly<Record<Game, number>> } = {
   tolerance: 0.01,
   deletionFraction: 0.1,
   initial: 1,
-  increase: 0.2,
+  increase: { preservation: 0.1, deletion: 0.2 },
   decrease: 0.2,
   min: 1e-4,
   max: 1e4,
@@ -118,7 +128,9 @@ export class AutoLambda {
     }
     checkAutoLambdaOptions(fn, options, 'options');
     this.goal = goal;
-    this.options = { ...AUTO_LAMBDA_DEFAULTS, ...options };
+    const increase = AUTO_LAMBDA_DEFAULTS.increase[goal.direction === 'atLeast' ? 'preservation' : 'deletion'];
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AutoLambdaOptions;
+    this.options = { ...AUTO_LAMBDA_DEFAULTS, increase, ...given };
     this.lambda = tf.scalar(Math.min(this.options.max, Math.max(this.options.min, this.options.initial)));
     // Sparsity terms lie in [0, 1]: 2 means "nothing met the goal yet".
     this.bestSparsity = tf.scalar(2);

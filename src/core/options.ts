@@ -69,6 +69,13 @@ export interface ExplainOptions {
   learningRate?: number;
   /** `'adam'` (default) or `'sgd'` (the paper's). */
   optimizer?: 'adam' | 'sgd';
+  /**
+   * Adam's first-moment decay (its momentum), in [0, 1); default 0.9. Lower
+   * values (0.5) give sparser masks but also let a fixed-lambda run build
+   * evidence for an absent class more often (docs/defaults.md, "Momentum").
+   * Not used by SGD.
+   */
+  beta1?: number;
   /** The defense against adversarial evidence (the paper's gradient filter); default true. */
   defense?: boolean;
   /**
@@ -130,6 +137,7 @@ export const EXPLAIN_DEFAULTS = {
   steps: 60,
   learningRate: { adam: 0.1, sgd: 100 },
   optimizer: 'adam',
+  beta1: 0.9,
   defense: true,
   gatedKernels: DEFAULT_GATED_KERNELS,
   /** @deprecated Renamed `gatedKernels`. */
@@ -145,7 +153,7 @@ export const EXPLAIN_DEFAULTS = {
 
 /** The option names `explain()` accepts. */
 export const EXPLAIN_OPTION_NAMES = [
-  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'defense', 'gatedKernels', 'reference',
+  'game', 'lambda', 'autoLambda', 'steps', 'learningRate', 'optimizer', 'beta1', 'defense', 'gatedKernels', 'reference',
   'blurSigma', 'classTerm', 'parameterization', 'scores', 'outputNode', 'earlyStop', 'backoff', 'onStep', 'signal', 'seed',
   'labels', 'readEvery', 'activations',
 ] as const;
@@ -158,6 +166,7 @@ export interface ResolvedExplainOptions {
   steps: number;
   learningRate: number;
   optimizer: 'adam' | 'sgd';
+  beta1: number;
   defense: boolean;
   /** The kernels whose outputs the defense gates. */
   gatedKernels: readonly string[];
@@ -200,6 +209,10 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   const learningRate = o.learningRate ?? D.learningRate[optimizer];
   if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate)) {
     throw new FgvisArgumentError(fn, 'options.learningRate', `must be a positive finite number, got ${describe(learningRate)}`);
+  }
+  const beta1 = o.beta1 ?? D.beta1;
+  if (typeof beta1 !== 'number' || !(beta1 >= 0 && beta1 < 1)) {
+    throw new FgvisArgumentError(fn, 'options.beta1', `must be a number in [0, 1), got ${describe(beta1)}`);
   }
   const defense = o.defense ?? D.defense;
   if (typeof defense !== 'boolean') throw new FgvisArgumentError(fn, 'options.defense', `must be a boolean, got ${describe(defense)}`);
@@ -265,7 +278,7 @@ export function resolveExplainOptions(options: ExplainOptions | undefined, fn = 
   const labels = o.labels === undefined ? undefined : checkLabels(fn, o.labels);
   const readEvery = positiveInteger(fn, 'readEvery', o.readEvery ?? D.readEvery);
   return {
-    game, lambda, autoLambda, steps, learningRate, optimizer, defense, gatedKernels, reference,
+    game, lambda, autoLambda, steps, learningRate, optimizer, beta1, defense, gatedKernels, reference,
     blurSigma, classTerm, parameterization, scores, outputNode: o.outputNode, earlyStop, backoff, onStep: o.onStep, signal, seed: o.seed,
     labels, readEvery,
   };

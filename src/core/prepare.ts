@@ -136,7 +136,7 @@ async function itemReferences(images: tf.Tensor4D, imageIndex: readonly number[]
 function itemState(o: ResolvedExplainOptions, target: number, scoreImage: number, scoreReference: number, imageProbs: tf.Tensor2D, live: ExplainLive): ItemState {
   const loss = buildLoss({ game: o.game, classTerm: o.classTerm, target, imageProbs });
   const goal = o.lambda === 'auto' ? scoreGoal(o.game, scoreImage, scoreReference, o.autoLambda) : undefined;
-  const optimizer = o.optimizer === 'adam' ? adam({ learningRate: o.learningRate }) : sgd({ learningRate: o.learningRate });
+  const optimizer = o.optimizer === 'adam' ? adam({ learningRate: o.learningRate, beta1: o.beta1 }) : sgd({ learningRate: o.learningRate });
   const auto = goal ? new AutoLambda(goal, o.autoLambda) : null;
   const control = new RunControl({ game: o.game, goal, earlyStop: o.earlyStop, backoff: o.backoff, autoLambda: auto !== null });
   return { target, scoreImage, scoreReference, loss, goal, auto, optimizer, control, history: [], live, active: true, steps: 0 };

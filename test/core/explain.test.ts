@@ -249,6 +249,23 @@ describeEachBackend('explain: the public contract', () => {
     r.dispose();
   });
 
+  it("passes beta1 to Adam: momentum changes the path, and the default is Adam's 0.9", async () => {
+    const model = residualNet();
+    const x = tf.randomUniform([8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor3D;
+    const run = async (beta1?: number) => {
+      const r = await explain(model, x, 0, { steps: 6, lambda: 5, earlyStop: false, ...(beta1 === undefined ? {} : { beta1 }) });
+      const out = { l1: r.history.map((h) => h.l1), mask: Array.from(await r.mask.data()) };
+      r.dispose();
+      return out;
+    };
+    const [plain, adam09, noMomentum] = [await run(), await run(0.9), await run(0)];
+    expect(adam09).toEqual(plain);
+    // Adam's first step is the same for every beta1 (bias correction); later ones are not.
+    expect(noMomentum.l1[1]).toBeCloseTo(plain.l1[1]!, 6);
+    expect(noMomentum.mask).not.toEqual(plain.mask);
+    x.dispose();
+  });
+
   it('is deterministic for the same seed and inputs', async () => {
     const model = residualNet();
     const x = tf.randomUniform([6, 6, 3], 0, 1, 'float32', 1);

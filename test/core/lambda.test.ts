@@ -29,6 +29,25 @@ describeEachBackend('automatic lambda', () => {
     auto.dispose();
   });
 
+  it("grows lambda at the game's default rate (slower to preserve than to delete) unless told otherwise", async () => {
+    const grown = async (goal: 'atLeast' | 'atMost', options = {}) => {
+      const auto = new AutoLambda({ direction: goal, score: 0.5 }, options);
+      const m = tf.ones([2]);
+      const met = tf.scalar(goal === 'atLeast' ? 0.9 : 0.1);
+      const sp = tf.scalar(0.5);
+      auto.observe(m, met, sp);
+      tf.dispose([m, met, sp]);
+      const lambda = await auto.current();
+      auto.dispose();
+      return Math.log(lambda);
+    };
+    expect(AUTO_LAMBDA_DEFAULTS.increase.preservation).toBeLessThan(AUTO_LAMBDA_DEFAULTS.increase.deletion);
+    expect(await grown('atLeast')).toBeCloseTo(AUTO_LAMBDA_DEFAULTS.increase.preservation, 5);
+    expect(await grown('atMost')).toBeCloseTo(AUTO_LAMBDA_DEFAULTS.increase.deletion, 5);
+    expect(await grown('atLeast', { increase: 0.3 })).toBeCloseTo(0.3, 5);
+    expect(await grown('atMost', { increase: undefined })).toBeCloseTo(AUTO_LAMBDA_DEFAULTS.increase.deletion, 5);
+  });
+
   it('returns null when no iterate met the goal', async () => {
     const before = tf.memory().numTensors;
     const auto = new AutoLambda({ direction: 'atMost', score: 0.1 });

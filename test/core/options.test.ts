@@ -11,6 +11,7 @@ describe('resolveExplainOptions', () => {
     expect(o.lambda).toBe('auto');
     expect(o.optimizer).toBe('adam');
     expect(o.learningRate).toBe(EXPLAIN_DEFAULTS.learningRate.adam);
+    expect(o.beta1).toBe(0.9);
     expect(o.defense).toBe(true);
     expect(o.reference).toBe('mean');
     expect(o.steps).toBe(60);
@@ -25,6 +26,8 @@ describe('resolveExplainOptions', () => {
     expect(() => resolveExplainOptions({ steps: -1 })).toThrow('Error in explain: options.steps must be a positive integer, got -1');
     expect(() => resolveExplainOptions({ steps: 2.5 })).toThrow(/got 2.5/);
     expect(() => resolveExplainOptions({ learningRate: 0 })).toThrow('Error in explain: options.learningRate must be a positive finite number, got 0');
+    expect(() => resolveExplainOptions({ beta1: 1 })).toThrow('Error in explain: options.beta1 must be a number in [0, 1), got 1');
+    expect(() => resolveExplainOptions({ beta1: '0.5' as never })).toThrow(/options.beta1 must be a number in \[0, 1\), got "0.5"/);
     expect(() => resolveExplainOptions({ lambda: NaN })).toThrow("Error in explain: options.lambda must be 'auto' or a non-negative finite number, got NaN");
     expect(() => resolveExplainOptions({ game: 'keep' as never })).toThrow(/options.game must be one of 'preservation', 'deletion', got "keep"/);
     expect(() => resolveExplainOptions({ reference: 'gray' as never })).toThrow(/options.reference must be 'zero', 'mean', 'blur', 'noise', a finite number or one per channel, or a tensor, got "gray"/);

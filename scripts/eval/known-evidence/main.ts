@@ -21,6 +21,7 @@
  *   --ll-target least|absent   its target: the least likely class (default), or the least likely
  *                          of those the model scores < 0.2 on the empty image (benchmark.ts)
  *   --quick                the quick settings (few steps; a smoke run)
+ *   --fgvis JSON           explain() options for every FGVis row (a study of defaults; e.g. '{"steps":300}')
  *   --out FILE.json        write the JSON there, and the Markdown next to it (FILE.md)
  *   --figure FILE.png      a figure of the first (up to 4) images: the saliency of FGVis
  *                          (defaults, defense off, mean/blur/noise references, deletion
@@ -34,7 +35,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writePNG } from '../../../src/node';
 import { evaluationGrid } from '../grid';
 import { DEFAULT_GATED_KERNELS, SMOOTH_ACTIVATION_KERNELS } from '../../../src/filter';
-import { ALL_METHODS, FULL, QUICK, REFERENCES, runKnownEvidence, type MethodKey, type ReferenceName } from './benchmark';
+import type { ExplainOptions } from '../../../src';
+import { ALL_METHODS, FULL, QUICK, REFERENCES, runKnownEvidence, type MethodKey, type ReferenceName, type Settings } from './benchmark';
 import { reportMarkdown } from './report';
 import { generate, SIZE, type SplitName } from './shapes';
 
@@ -49,6 +51,8 @@ interface Args {
   llTarget?: 'least' | 'absent';
   ll?: number;
   quick: boolean;
+  /** explain() overrides for every FGVis row (`--fgvis JSON`), over the settings' own. */
+  fgvis?: ExplainOptions;
   out?: string;
   figure?: string;
 }
@@ -85,6 +89,7 @@ function parseArgs(argv: string[]): Args {
     }
     else if (k === '--ll') a.ll = Number(next());
     else if (k === '--quick') a.quick = true;
+    else if (k === '--fgvis') a.fgvis = JSON.parse(next()) as ExplainOptions;
     else if (k === '--out') a.out = next();
     else if (k === '--figure') a.figure = next();
     else if (k === '--help' || k === '-h') {
@@ -129,6 +134,11 @@ function log(s: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 }
 
+/** The settings with explain() overrides for every FGVis row. */
+function withFgvis(settings: Settings, fgvis: ExplainOptions | undefined): Settings {
+  return fgvis ? { ...settings, fgvis: { ...settings.fgvis, ...fgvis } } : settings;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!(await tf.setBackend('wasm'))) throw new Error('could not initialise the tfjs wasm backend');
@@ -143,7 +153,7 @@ async function main(): Promise<void> {
     gatedKernels: args.gatedKernels,
     leastLikelyReferences: args.llRefs,
     leastLikelyTarget: args.llTarget,
-    settings: args.quick ? QUICK : FULL,
+    settings: withFgvis(args.quick ? QUICK : FULL, args.fgvis),
     leastLikelyImages: args.ll,
     keepSaliency: args.figure !== undefined,
     log,
