@@ -22,17 +22,17 @@ import type { StepRecord } from './optimize';
 
 /** Early stopping (see {@link RunControl}). */
 export interface EarlyStopOptions {
-  /** Steps without improvement before stopping; default 40. */
+  /** Steps without improvement before stopping; default 20. */
   patience?: number;
   /** Smallest decrease of the sparsity term that counts as improvement; default 0.002. */
   minDelta?: number;
-  /** Never stop before this step (unless nothing can improve); default 60. */
+  /** Never stop before this step (unless nothing can improve); default 30. */
   minSteps?: number;
 }
 
 /** The back-off guard of the automatic lambda. */
 export interface BackoffOptions {
-  /** Consecutive steps missing the goal that trigger a back-off; default 10. */
+  /** Consecutive steps missing the goal that trigger a back-off; default 5. */
   after?: number;
   /** At most this many back-offs per run; default 4. */
   maxBackoffs?: number;

@@ -29,11 +29,7 @@ export interface AutoLambdaOptions {
   deletionFraction?: number;
   /** Starting lambda. */
   initial?: number;
-  /**
-   * Growth of log lambda per step while the goal holds; default
-   * {@link AUTO_LAMBDA_DEFAULTS}`.increase`, per game: 0.1 to preserve (the
-   * goal is a floor), 0.2 to delete (a ceiling).
-   */
+  /** Growth of log lambda per step while the goal holds. */
   increase?: number;
   /** Decrease of log lambda per step while it fails. */
   decrease?: number;
@@ -43,22 +39,22 @@ export interface AutoLambdaOptions {
   max?: number;
 }
 
-/**
- * Defaults of the automatic lambda (one place). `increase` depends on the
- * game: lambda grows more slowly in the preservation game, where a fast
- * growth drives the evenly shrinking mask past the goal and the run ends on
- * a dim iterate, and faster in the deletion game, where a slow growth stops
- * at a large deleted area (docs/defaults.md, "Lambda's growth per game").
- */
-export const AUTO_LAMBDA_DEFAULTS: Required<Omit<AutoLambdaOptions, 'increase'>> & { readonly increase: Readonly<Record<Game, number>> } = {
+/** Defaults of the automatic lambda (one place). */
+export const AUTO_LAMBDA_DEFAULTS: Required<AutoLambdaOptions> = {
   tolerance: 0.01,
   deletionFraction: 0.1,
   initial: 1,
-  increase: { preservation: 0.1, deletion: 0.2 },
+  increase: 0.2,
   decrease: 0.2,
   min: 1e-4,
   max: 1e4,
 };
+
+/** The options over their defaults; an option given as `undefined` takes its default. */
+function withDefaults(options: AutoLambdaOptions): Required<AutoLambdaOptions> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AutoLambdaOptions;
+  return { ...AUTO_LAMBDA_DEFAULTS, ...given };
+}
 
 /** The score goal of a game. */
 export interface ScoreGoal {
@@ -78,7 +74,7 @@ export function scoreGoal(game: Game, scoreImage: number, scoreReference: number
     if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new FgvisArgumentError(fn, name, `must be a probability in [0, 1], got ${describe(v)}`);
   }
   checkAutoLambdaOptions(fn, options, 'options');
-  const o = { ...AUTO_LAMBDA_DEFAULTS, ...options };
+  const o = withDefaults(options);
   if (game === 'preservation') return { direction: 'atLeast', score: scoreImage - o.tolerance };
   const floor = Math.min(scoreReference, scoreImage);
   return { direction: 'atMost', score: floor + o.deletionFraction * (scoreImage - floor) };
@@ -96,7 +92,7 @@ export function checkAutoLambdaOptions(fn: string, options: AutoLambdaOptions, p
       throw new FgvisArgumentError(fn, `${prefix}.${k}`, `must be a non-negative finite number, got ${describe(v)}`);
     }
   }
-  const o = { ...AUTO_LAMBDA_DEFAULTS, ...options };
+  const o = withDefaults(options);
   if (!(o.initial > 0)) throw new FgvisArgumentError(fn, `${prefix}.initial`, `must be positive, got ${describe(o.initial)}`);
   if (!(o.min > 0 && o.min <= o.max)) {
     throw new FgvisArgumentError(fn, `${prefix}.min`, `must be positive and at most ${prefix}.max, got min ${o.min} and max ${o.max}`);
@@ -128,9 +124,7 @@ export class AutoLambda {
     }
     checkAutoLambdaOptions(fn, options, 'options');
     this.goal = goal;
-    const increase = AUTO_LAMBDA_DEFAULTS.increase[goal.direction === 'atLeast' ? 'preservation' : 'deletion'];
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AutoLambdaOptions;
-    this.options = { ...AUTO_LAMBDA_DEFAULTS, increase, ...given };
+    this.options = withDefaults(options);
     this.lambda = tf.scalar(Math.min(this.options.max, Math.max(this.options.min, this.options.initial)));
     // Sparsity terms lie in [0, 1]: 2 means "nothing met the goal yet".
     this.bestSparsity = tf.scalar(2);

@@ -29,23 +29,15 @@ describeEachBackend('automatic lambda', () => {
     auto.dispose();
   });
 
-  it("grows lambda at the game's default rate (slower to preserve than to delete) unless told otherwise", async () => {
-    const grown = async (goal: 'atLeast' | 'atMost', options = {}) => {
-      const auto = new AutoLambda({ direction: goal, score: 0.5 }, options);
-      const m = tf.ones([2]);
-      const met = tf.scalar(goal === 'atLeast' ? 0.9 : 0.1);
-      const sp = tf.scalar(0.5);
-      auto.observe(m, met, sp);
-      tf.dispose([m, met, sp]);
-      const lambda = await auto.current();
-      auto.dispose();
-      return Math.log(lambda);
-    };
-    expect(AUTO_LAMBDA_DEFAULTS.increase.preservation).toBeLessThan(AUTO_LAMBDA_DEFAULTS.increase.deletion);
-    expect(await grown('atLeast')).toBeCloseTo(AUTO_LAMBDA_DEFAULTS.increase.preservation, 5);
-    expect(await grown('atMost')).toBeCloseTo(AUTO_LAMBDA_DEFAULTS.increase.deletion, 5);
-    expect(await grown('atLeast', { increase: 0.3 })).toBeCloseTo(0.3, 5);
-    expect(await grown('atMost', { increase: undefined })).toBeCloseTo(AUTO_LAMBDA_DEFAULTS.increase.deletion, 5);
+  it('takes the default for an option given as undefined', async () => {
+    const auto = new AutoLambda({ direction: 'atLeast', score: 0.5 }, { increase: undefined, initial: undefined });
+    const m = tf.ones([2]);
+    const [met, sp] = [tf.scalar(0.9), tf.scalar(0.5)];
+    auto.observe(m, met, sp);
+    tf.dispose([m, met, sp]);
+    expect(Math.log(await auto.current())).toBeCloseTo(Math.log(AUTO_LAMBDA_DEFAULTS.initial) + AUTO_LAMBDA_DEFAULTS.increase, 5);
+    auto.dispose();
+    expect(scoreGoal('preservation', 0.9, 0.2, { tolerance: undefined }).score).toBeCloseTo(0.9 - AUTO_LAMBDA_DEFAULTS.tolerance, 6);
   });
 
   it('returns null when no iterate met the goal', async () => {
