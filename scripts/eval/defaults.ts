@@ -86,10 +86,9 @@ export const CONFIGS: Record<string, ExplainOptions> = {
   'mean-ne120-odds': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds' },
   'mean-ne120-odds-inc0.2': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', autoLambda: { increase: 0.2 } },
   'mean-ne120-odds-noguard': { reference: 'mean', earlyStop: false, steps: 120, classTerm: 'log-odds', backoff: false },
-  // The fourth session's defaults (Adam's usual momentum, log-rate 0.2), against the fifth's (beta1 0.5, increase 0.1).
-  'beta0.9-inc0.2': { beta1: 0.9, autoLambda: { increase: 0.2 } },
-  'beta0.9': { beta1: 0.9 },
-  'inc0.2': { autoLambda: { increase: 0.2 } },
+  // Momentum (fifth session; docs/defaults.md, "Lambda's growth and momentum").
+  'beta0.5': { beta1: 0.5 },
+  'beta0.5-inc0.1': { beta1: 0.5, autoLambda: { increase: 0.1 } },
 };
 
 /** The options of a config on a model: 'ref-model' takes the model's normalised zero from the registry. */

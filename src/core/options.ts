@@ -72,7 +72,8 @@ export interface ExplainOptions {
   /**
    * Adam's first-moment decay (its momentum), in [0, 1); default 0.9. Lower
    * values (0.5) give sparser masks but also let a fixed-lambda run build
-   * evidence for an absent class more often (docs/defaults.md, "Momentum").
+   * evidence for an absent class more often (docs/defaults.md, "Lambda's
+   * growth and momentum").
    * Not used by SGD.
    */
   beta1?: number;
