@@ -10,9 +10,14 @@
  * - Back-off: Adam moves every mask value by about the learning rate per step
  *   wherever the class gradient is small, so a run can lose the class within a
  *   few steps and, once the score saturates or the defense blocks the way back,
- *   never recover. When the goal has been missed for `after` steps in a row,
- *   a back-off is due: the run restores the sparsest iterate that met it,
- *   restarts the optimiser, and scales the learning rate and lambda down.
+ *   never recover. When the goal has been missed for `after` steps in a row
+ *   and the score is not recovering (it is no closer to the goal than `after`
+ *   steps before), a back-off is due: the run restores the sparsest iterate
+ *   that met it, restarts the optimiser, and scales the learning rate and
+ *   lambda down. While a missed goal is being recovered, early stopping waits
+ *   too: the sparser iterate on its way back is the improvement it waits for.
+ *   (Restoring then threw away sparse masks a few steps from the goal for an
+ *   evenly dimmed one: docs/defaults.md, "Lambda's growth and momentum".)
  *
  * @packageDocumentation
  */
@@ -32,7 +37,7 @@ export interface EarlyStopOptions {
 
 /** The back-off guard of the automatic lambda. */
 export interface BackoffOptions {
-  /** Consecutive steps missing the goal that trigger a back-off; default 5. */
+  /** Consecutive steps missing the goal that trigger a back-off, unless the score is closer to the goal than this many steps before; default 5. */
   after?: number;
   /** At most this many back-offs per run; default 4. */
   maxBackoffs?: number;
@@ -74,6 +79,8 @@ export class RunControl {
   private missed = 0;
   private everMet = false;
   private count = 0;
+  /** The scores of the last steps (at most the back-off window + 1), oldest first. */
+  private recent: number[] = [];
 
   /** @param options The game, the goal and the rules. */
   constructor(options: RunControlOptions) {
@@ -86,6 +93,8 @@ export class RunControl {
     const met = metGoal(goal, record.score!);
     this.missed = met ? 0 : this.missed + 1;
     this.everMet ||= met;
+    this.recent.push(record.score!);
+    if (this.recent.length > this.window + 1) this.recent.shift();
     const sparsity = game === 'preservation' ? record.l1! : 1 - record.l1!;
     if (met && sparsity < this.best - (earlyStop ? earlyStop.minDelta : 0)) {
       this.best = sparsity;
@@ -94,10 +103,24 @@ export class RunControl {
     this.lastStep = record.step;
   }
 
-  /** The goal has been missed for `backoff.after` steps in a row since it was last met. */
+  /** The goal has been missed for `backoff.after` steps in a row since it was last met, and the score is not recovering. */
   private get missing(): boolean {
     const { backoff, autoLambda } = this.options;
-    return backoff !== false && autoLambda && this.everMet && this.missed >= backoff.after;
+    return backoff !== false && autoLambda && this.everMet && this.missed >= backoff.after && !this.recovering;
+  }
+
+  /** Steps over which recovery is judged: the back-off's `after` (5 without the guard). */
+  private get window(): number {
+    return this.options.backoff ? this.options.backoff.after : 5;
+  }
+
+  /** The score is closer to the goal than it was `window` steps before. */
+  private get recovering(): boolean {
+    const { goal } = this.options;
+    if (goal === undefined || this.recent.length < 2) return false;
+    const then = this.recent[0]!;
+    const now = this.recent[this.recent.length - 1]!;
+    return goal.direction === 'atLeast' ? now > then : now < then;
   }
 
   /** A back-off is due (and allowed): restore the best iterate, then call {@link RunControl.backedOff}. */
@@ -111,6 +134,7 @@ export class RunControl {
     this.count += 1;
     this.missed = 0;
     this.bestStep = this.lastStep;
+    this.recent = [];
   }
 
   /** How many back-offs were done. */
@@ -126,6 +150,7 @@ export class RunControl {
     if (!earlyStop) return false;
     if (this.bestStep > 0 && this.best <= 0) return true;
     if (this.lastStep < earlyStop.minSteps || this.bestStep === 0) return false;
+    if (this.missed > 0 && this.recovering) return false; // a sparser iterate is on its way back to the goal
     return this.lastStep - this.bestStep >= earlyStop.patience;
   }
 }

@@ -54,4 +54,34 @@ describe('run control', () => {
     expect(fixed.backoffDue).toBe(false);
     expect(fixed.shouldStop).toBe(false);
   });
+
+  it('holds the back-off while the score recovers towards the goal, and backs off once it stalls', () => {
+    const c = preserve({ backoff: { after: 3, maxBackoffs: 2, learningRateFactor: 0.5, lambdaFactor: 0.5 } });
+    c.observe(rec(1, 0.95, 0.5));
+    // Missed for 5 steps, but each step closer to the goal (0.9) than 3 steps before.
+    [0.6, 0.7, 0.8, 0.85, 0.88].forEach((score, i) => c.observe(rec(2 + i, score, 0.05)));
+    expect(c.backoffDue).toBe(false);
+    expect(c.shouldStop).toBe(false);
+    // Stalled: no closer than 3 steps before.
+    [0.87, 0.88, 0.87].forEach((score, i) => c.observe(rec(7 + i, score, 0.05)));
+    expect(c.backoffDue).toBe(true);
+    c.backedOff();
+    expect(c.backoffDue).toBe(false);
+    // The deletion game recovers downwards.
+    const d = new RunControl({ game: 'deletion', goal: { direction: 'atMost', score: 0.1 }, earlyStop: false, backoff: { after: 2, maxBackoffs: 1, learningRateFactor: 0.5, lambdaFactor: 0.5 }, autoLambda: true });
+    d.observe(rec(1, 0.05, 0.9));
+    [0.5, 0.4, 0.3].forEach((score, i) => d.observe(rec(2 + i, score, 0.99)));
+    expect(d.backoffDue).toBe(false);
+    [0.31, 0.3].forEach((score, i) => d.observe(rec(5 + i, score, 0.99)));
+    expect(d.backoffDue).toBe(true);
+  });
+
+  it('does not stop early while a missed goal is being recovered', () => {
+    const c = preserve({ earlyStop: { patience: 3, minDelta: 0, minSteps: 1 } });
+    c.observe(rec(1, 0.95, 0.5));
+    [0.5, 0.6, 0.65, 0.7, 0.75, 0.8].forEach((score, i) => c.observe(rec(2 + i, score, 0.05)));
+    expect(c.shouldStop).toBe(false); // best unchanged for 6 steps, but the score is on its way back
+    [0.8, 0.8, 0.8, 0.8, 0.8].forEach((score, i) => c.observe(rec(8 + i, score, 0.05)));
+    expect(c.shouldStop).toBe(true);
+  });
 });
