@@ -112,38 +112,29 @@ const MAX_POOL_GRAD_BACKENDS = new Set(['wasm']);
 const ours = new WeakSet<KernelFunc>();
 /** Per-backend patch configs: pure functions, no tensors, safe to reuse. */
 const cache = new Map<string, Map<string, KernelPatch>>();
-/** Per-backend shared `Identity`, with the stock kernel it falls back to. */
-const identityCache = new Map<string, { stock: KernelFunc | undefined; patch: KernelPatch }>();
 
-function identityPatchFor(backendName: string, stock: KernelFunc | undefined): KernelPatch {
-  const hit = identityCache.get(backendName);
-  if (hit != null && hit.stock === stock) return hit.patch;
-  const patch = mark(sharedIdentityKernel(stock));
-  identityCache.set(backendName, { stock, patch });
-  return patch;
+/**
+ * A per-backend cache of one patch that wraps the backend's stock kernel
+ * (its fallback): made once per backend, and made again only when the stock
+ * kernel it wraps has changed.
+ */
+function stockWrappingPatch(make: (backendName: string, stock: KernelFunc | undefined) => KernelPatch): (backendName: string, stock: KernelFunc | undefined) => KernelPatch {
+  const made = new Map<string, { stock: KernelFunc | undefined; patch: KernelPatch }>();
+  return (backendName, stock) => {
+    const hit = made.get(backendName);
+    if (hit != null && hit.stock === stock) return hit.patch;
+    const patch = mark(make(backendName, stock));
+    made.set(backendName, { stock, patch });
+    return patch;
+  };
 }
 
-/** Per-backend `MaxPoolGrad`, with the stock kernel it falls back to for other dtypes. */
-const maxPoolCache = new Map<string, { stock: KernelFunc | undefined; patch: KernelPatch }>();
-
-function maxPoolPatchFor(backendName: string, stock: KernelFunc | undefined): KernelPatch {
-  const hit = maxPoolCache.get(backendName);
-  if (hit != null && hit.stock === stock) return hit.patch;
-  const patch = mark(maxPoolGradKernel(stock));
-  maxPoolCache.set(backendName, { stock, patch });
-  return patch;
-}
-
-/** Per-backend `Conv2DBackpropInput` composite, with the stock kernel it falls back to for NCHW. */
-const convCache = new Map<string, { stock: KernelFunc | undefined; patch: KernelPatch }>();
-
-function convPatchFor(backendName: string, stock: KernelFunc | undefined): KernelPatch {
-  const hit = convCache.get(backendName);
-  if (hit != null && hit.stock === stock) return hit.patch;
-  const patch = mark(conv2DBackpropInputComposite(backendName, stock, INPUT_GRADIENT_FILTER_CACHE));
-  convCache.set(backendName, { stock, patch });
-  return patch;
-}
+/** The shared `Identity`, falling back to the stock kernel. */
+const identityPatchFor = stockWrappingPatch((_, stock) => sharedIdentityKernel(stock));
+/** `MaxPoolGrad`, falling back to the stock kernel for other dtypes. */
+const maxPoolPatchFor = stockWrappingPatch((_, stock) => maxPoolGradKernel(stock));
+/** The `Conv2DBackpropInput` composite, falling back to the stock kernel for NCHW. */
+const convPatchFor = stockWrappingPatch((backendName, stock) => conv2DBackpropInputComposite(backendName, stock, INPUT_GRADIENT_FILTER_CACHE));
 
 function mark(patch: KernelPatch): KernelPatch {
   ours.add(patch.kernelFunc);
