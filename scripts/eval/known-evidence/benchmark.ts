@@ -495,7 +495,6 @@ async function leastLikely(
   gated: { gatedKernels?: readonly string[] },
   mode: 'least' | 'absent' = 'least',
 ): Promise<LeastLikelyRow> {
-  if (mode === 'absent') return absentClass(index, x, A, B, names, reference, steps, gated);
   const before = tf.memory().numTensors;
   const t0 = performance.now();
   const row: LeastLikelyRow = {
@@ -504,28 +503,29 @@ async function leastLikely(
     b: { image: NaN, empty: NaN, defended: NaN, undefended: NaN },
     maskMean: { defended: NaN, undefended: NaN }, filtered: 0, seconds: 0, leaked: 0,
   };
-  let res: Awaited<ReturnType<typeof adversarialEvidenceTest>> | null = null;
+  const o: ExplainOptions = { lambda: 1, steps, earlyStop: false, reference, seed: SEED, ...gated };
+  let onA: LeastLikelyOnA | null = null;
   let empty: tf.Tensor4D | null = null;
   try {
-    res = await adversarialEvidenceTest(A, x, { explain: { lambda: 1, steps, earlyStop: false, reference, seed: SEED, ...gated }, keepExplanations: true });
-    const c = res.target;
+    // The all-reference image: explain's reference with the same seed (the 'zero' reference is all zeros).
+    empty = makeReference(x, reference as Reference, { blurSigma: EXPLAIN_DEFAULTS.blurSigma, seed: SEED }) ?? tf.zerosLike(x);
+    onA = mode === 'absent' ? await absentClassOnA(A, x, empty, o) : await leastLikelyOnA(A, x, o);
+    const c = onA.target;
     row.target = c;
     row.className = CLASSES[c]!;
-    row.a = { image: res.scores.image, empty: res.scores.reference, defended: res.scores.defended, undefended: res.scores.undefended };
-    // The same empty image the test used: explain's reference with the same seed (the 'zero' reference is all zeros).
-    empty = makeReference(x, reference as Reference, { blurSigma: EXPLAIN_DEFAULTS.blurSigma, seed: SEED }) ?? tf.zerosLike(x);
+    row.a = onA.a;
     row.b = {
       image: (await probs(B, x))[c]!,
       empty: (await probs(B, empty))[c]!,
-      defended: (await probs(B, res.explanations!.defended.explanation))[c]!,
-      undefended: (await probs(B, res.explanations!.undefended.explanation))[c]!,
+      defended: (await probs(B, onA.defended))[c]!,
+      undefended: (await probs(B, onA.undefended))[c]!,
     };
-    row.maskMean = { ...res.maskMean };
-    row.filtered = res.filtered;
+    row.maskMean = onA.maskMean;
+    row.filtered = onA.filtered;
   } catch (err) {
     row.error = err instanceof Error ? err.message : String(err);
   } finally {
-    res?.dispose();
+    onA?.dispose();
     empty?.dispose();
   }
   row.seconds = (performance.now() - t0) / 1000;
@@ -533,59 +533,58 @@ async function leastLikely(
   return row;
 }
 
-/** The least-likely test with `leastLikelyTarget: 'absent'` (see {@link BenchmarkOptions.leastLikelyTarget}). */
-async function absentClass(
-  index: number,
-  x: tf.Tensor4D,
-  A: LayersModel,
-  B: LayersModel,
-  names: { explainer: FixtureName; reader: FixtureName },
-  reference: ReferenceName,
-  steps: number,
-  gated: { gatedKernels?: readonly string[] },
-): Promise<LeastLikelyRow> {
-  const before = tf.memory().numTensors;
-  const t0 = performance.now();
-  const row: LeastLikelyRow = {
-    index, ...names, reference, target: -1, className: '?', steps,
-    a: { image: NaN, empty: NaN, defended: NaN, undefended: NaN },
-    b: { image: NaN, empty: NaN, defended: NaN, undefended: NaN },
-    maskMean: { defended: NaN, undefended: NaN }, filtered: 0, seconds: 0, leaked: 0,
+/** What the least-likely test made on the explaining model A: its target, A's scores, and the two explanations (owned: `dispose`). */
+interface LeastLikelyOnA {
+  target: number;
+  a: LeastLikelyScores;
+  maskMean: { defended: number; undefended: number };
+  filtered: number;
+  defended: tf.Tensor;
+  undefended: tf.Tensor;
+  dispose(): void;
+}
+
+/** `leastLikelyTarget: 'least'`: the library's adversarialEvidenceTest, which explains A's least likely class. */
+async function leastLikelyOnA(A: LayersModel, x: tf.Tensor4D, o: ExplainOptions): Promise<LeastLikelyOnA> {
+  const res = await adversarialEvidenceTest(A, x, { explain: o, keepExplanations: true });
+  return {
+    target: res.target,
+    a: { image: res.scores.image, empty: res.scores.reference, defended: res.scores.defended, undefended: res.scores.undefended },
+    maskMean: { ...res.maskMean },
+    filtered: res.filtered,
+    defended: res.explanations!.defended.explanation,
+    undefended: res.explanations!.undefended.explanation,
+    dispose: () => res.dispose(),
   };
-  const made: Explanation[] = [];
-  let empty: tf.Tensor4D | null = null;
+}
+
+/** `leastLikelyTarget: 'absent'` (see {@link BenchmarkOptions.leastLikelyTarget}): A's least likely class among those the empty image does not give. */
+async function absentClassOnA(A: LayersModel, x: tf.Tensor4D, empty: tf.Tensor4D, o: ExplainOptions): Promise<LeastLikelyOnA> {
+  const pa = await probs(A, x);
+  const pe = await probs(A, empty);
+  let c = -1;
+  for (let k = 0; k < pa.length; k++) if (pe[k]! < ABSENT_EMPTY_MAX && (c < 0 || pa[k]! < pa[c]!)) c = k;
+  if (c < 0) c = Array.from(pa).indexOf(Math.min(...pa));
+  const defended = await explain(A, x, c, { ...o, game: 'preservation', defense: true });
+  let undefended: Explanation;
   try {
-    empty = makeReference(x, reference as Reference, { blurSigma: EXPLAIN_DEFAULTS.blurSigma, seed: SEED }) ?? tf.zerosLike(x);
-    const pa = await probs(A, x);
-    const pe = await probs(A, empty);
-    let c = -1;
-    for (let k = 0; k < pa.length; k++) if (pe[k]! < ABSENT_EMPTY_MAX && (c < 0 || pa[k]! < pa[c]!)) c = k;
-    if (c < 0) c = Array.from(pa).indexOf(Math.min(...pa));
-    row.target = c;
-    row.className = CLASSES[c]!;
-    const o: ExplainOptions = { lambda: 1, steps, earlyStop: false, reference, seed: SEED, ...gated, game: 'preservation' };
-    const defended = await explain(A, x, c, { ...o, defense: true });
-    made.push(defended);
-    const undefended = await explain(A, x, c, { ...o, defense: false });
-    made.push(undefended);
-    row.a = { image: pa[c]!, empty: pe[c]!, defended: defended.scores.explanation, undefended: undefended.scores.explanation };
-    row.b = {
-      image: (await probs(B, x))[c]!,
-      empty: (await probs(B, empty))[c]!,
-      defended: (await probs(B, defended.explanation))[c]!,
-      undefended: (await probs(B, undefended.explanation))[c]!,
-    };
-    row.maskMean = { defended: defended.maskMean, undefended: undefended.maskMean };
-    row.filtered = defended.gatedOutputs;
+    undefended = await explain(A, x, c, { ...o, game: 'preservation', defense: false });
   } catch (err) {
-    row.error = err instanceof Error ? err.message : String(err);
-  } finally {
-    made.forEach((e) => e.dispose());
-    empty?.dispose();
+    defended.dispose();
+    throw err;
   }
-  row.seconds = (performance.now() - t0) / 1000;
-  row.leaked = tf.memory().numTensors - before;
-  return row;
+  return {
+    target: c,
+    a: { image: pa[c]!, empty: pe[c]!, defended: defended.scores.explanation, undefended: undefended.scores.explanation },
+    maskMean: { defended: defended.maskMean, undefended: undefended.maskMean },
+    filtered: defended.gatedOutputs,
+    defended: defended.explanation,
+    undefended: undefended.explanation,
+    dispose: () => {
+      defended.dispose();
+      undefended.dispose();
+    },
+  };
 }
 
 function summarise(rows: ImageRow[], methods: readonly MethodKey[]): MethodSummary[] {
